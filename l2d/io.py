@@ -2,7 +2,8 @@
 
 Layout: ``data/<dataset>/`` holds a dataset and each stage's outputs (``audio/``, ``videos/``, ``openpose/``,
 ``poses/``, ``music/``, ...), ``out/<dataset>/`` holds checkpoints, dances and reports. Both are relative to the
-repository root, so scripts work from any directory.
+repository root, so scripts work from any directory; the environment variables ``L2D_DATA`` and ``L2D_OUT`` move
+them elsewhere (the tests use this to run every stage in a temporary folder).
 
 Every write goes to a temporary file in the target's folder and is renamed into place, so a killed stage never
 leaves a half-written output behind.
@@ -25,13 +26,13 @@ class InputError(Exception):
 
 
 def data_dir(dataset, *parts):
-    """Path of ``data/<dataset>/<parts...>`` under the repository root."""
-    return os.path.join(ROOT, 'data', dataset, *parts)
+    """Path of ``data/<dataset>/<parts...>`` (under $L2D_DATA if set, else the repository's data/)."""
+    return os.path.join(os.environ.get('L2D_DATA') or os.path.join(ROOT, 'data'), dataset, *parts)
 
 
 def out_dir(dataset, *parts):
-    """Path of ``out/<dataset>/<parts...>`` under the repository root."""
-    return os.path.join(ROOT, 'out', dataset, *parts)
+    """Path of ``out/<dataset>/<parts...>`` (under $L2D_OUT if set, else the repository's out/)."""
+    return os.path.join(os.environ.get('L2D_OUT') or os.path.join(ROOT, 'out'), dataset, *parts)
 
 
 def clip_name(path):

@@ -14,3 +14,25 @@ def shared_path(*parts):
     if not os.path.exists(path):
         pytest.skip(f"{path} is absent (../shared is only on the project's machines)")
     return path
+
+
+@pytest.fixture
+def roots(tmp_path, monkeypatch):
+    """Run stages in a temporary data/ and out/ (via L2D_DATA / L2D_OUT); returns (data_root, out_root)."""
+    data, out = tmp_path / 'data', tmp_path / 'out'
+    data.mkdir()
+    out.mkdir()
+    monkeypatch.setenv('L2D_DATA', str(data))
+    monkeypatch.setenv('L2D_OUT', str(out))
+    return data, out
+
+
+def run_script(script, *args, check=True, timeout=600):
+    """Run a top-level script with the venv's python (environment inherited, so L2D_DATA/L2D_OUT apply).
+    Returns the CompletedProcess; on check and failure, fails the test with the script's output."""
+    import subprocess
+    proc = subprocess.run([sys.executable, os.path.join(ROOT, script), *args], capture_output=True, text=True,
+                          timeout=timeout, cwd=ROOT)
+    if check and proc.returncode != 0:
+        pytest.fail(f"{script} {' '.join(args)} exited {proc.returncode}:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
+    return proc
