@@ -1,0 +1,178 @@
+"""Following one dancer through OpenPose's detections, and filling in the joints it missed.
+
+OpenPose lists everybody it sees in a frame in no stable order, and sometimes splits one person into several
+partial detections. ``select_track`` finds the main person near the start of a clip and follows them, frame by
+frame in both directions, to the detection nearest their last known pose; ``fill_gaps`` interpolates the joints
+that were not seen. Keypoints are (x, y, confidence) with x, y in pixels, y down, as OpenPose writes them.
+"""
+import numpy as np
+
+from .skeleton import BONES, NUM_JOINTS
+
+
+def seen_joints(keypoints, min_confidence):
+    """Which joints were detected with at least `min_confidence` (an undetected joint has confidence 0).
+    keypoints: (..., 15, 3) -> (..., 15) bool."""
+    confidence = keypoints[..., 2]
+    return (confidence >= min_confidence) & (confidence > 0)
+
+
+def extent(xy):
+    """Diagonal of the bounding box of some points, in their units; 0 for fewer than two. xy: (N, 2) -> float."""
+    if len(xy) < 2:
+        return 0.0
+    return float(np.hypot(*(xy.max(0) - xy.min(0))))
+
+
+def body_size(keypoints, min_confidence):
+    """Diagonal of the bounding box of the seen joints, in pixels; 0 when fewer than two are seen.
+    keypoints: (15, 3) -> float."""
+    return extent(keypoints[seen_joints(keypoints, min_confidence), :2])
+
+
+def main_person(frames_people, min_confidence, start_frames=10):
+    """Where the main person is seen best near the start: of all detections in the first `start_frames` frames
+    that have anybody in them, the one with the largest body size (pixels) times summed confidence.
+
+    frames_people: T lists of (15, 3) arrays. Returns (frame index, person index), or None when nobody is seen."""
+    best, best_score, frames_with_people = None, -1.0, 0
+    for t, people in enumerate(frames_people):
+        if not people:
+            continue
+        for i, keypoints in enumerate(people):
+            seen = seen_joints(keypoints, min_confidence)
+            if not seen.any():
+                continue
+            score = body_size(keypoints, min_confidence) * float(keypoints[seen, 2].sum())
+            if score > best_score:
+                best, best_score = (t, i), score
+        frames_with_people += 1
+        if frames_with_people >= start_frames:
+            break
+    return best
+
+
+def _follow(frames_people, order, start, min_confidence, max_jump, min_size_ratio, merge_fragments, track):
+    """Follow the person whose keypoints are `start` through the frames in `order`, writing each frame's match
+    (or leaving zeros where there is none) into `track` (T, 15, 3)."""
+    reference = start[:, :2].copy()  # last known position of each joint
+    known = seen_joints(start, min_confidence)
+    # Floored so that a person seen as a single joint can still be followed a little.
+    size = max(body_size(start, min_confidence), 1.0)
+    frames_since_match = 0
+    for t in order:
+        frames_since_match += 1
+        allowed = max_jump * size * frames_since_match
+        candidates = []
+        for keypoints in frames_people[t]:
+            seen = seen_joints(keypoints, min_confidence)
+            shared = seen & known
+            n_shared = int(shared.sum())
+            if n_shared == 0:
+                continue
+            jumps = np.linalg.norm(keypoints[shared, :2] - reference[shared], axis=1)
+            distance = float(np.median(jumps))
+            if distance > allowed:
+                continue
+            # A smaller or larger figure at the same place (someone nearer or farther from the camera) is not
+            # the dancer; two joints give only one bone length, too foreshortened to judge size by.
+            if n_shared >= 3:
+                ratio = extent(keypoints[shared, :2]) / max(extent(reference[shared]), 1e-6)
+                if not min_size_ratio <= ratio <= 1.0 / min_size_ratio:
+                    continue
+            candidates.append((distance, float(jumps.max()), seen, keypoints))
+        if not candidates:
+            continue
+        candidates.sort(key=lambda c: c[0])
+        _, _, seen, best = candidates[0]
+        merged = best.copy()
+        if merge_fragments:
+            # OpenPose sometimes splits one person in two (e.g. arms and legs): a detection every joint of which
+            # lies where the dancer's joints were gives the joints the best match lacks.
+            merged_seen = seen.copy()
+            for _, max_jump_px, other_seen, other in candidates[1:]:
+                take = other_seen & ~merged_seen
+                if max_jump_px <= allowed and take.any():
+                    merged[take] = other[take]
+                    merged_seen |= take
+            seen = merged_seen
+        track[t] = merged
+        reference[seen] = merged[seen, :2]
+        known |= seen
+        if seen.sum() >= NUM_JOINTS // 2:
+            size = max(body_size(merged, min_confidence), 1.0)
+        frames_since_match = 0
+
+
+def select_track(frames_people, min_confidence=0.1, max_jump=0.3, min_size_ratio=0.5, start_frames=10,
+                 merge_fragments=True):
+    """Follow one dancer through a clip's OpenPose detections.
+
+    The dancer is the main person near the start (``main_person``); from there the track goes forwards and
+    backwards, each frame taking the detection nearest the dancer's last known joints (median joint distance)
+    if it is within `max_jump` body sizes per frame since the last match and of a similar size (within
+    `min_size_ratio` .. 1/`min_size_ratio`); otherwise the frame has no detection of the dancer.
+
+    frames_people: T lists of (15, 3) float arrays (x, y pixels, confidence), one per detected person, as
+    ``l2d.openpose.read_frame`` returns. min_confidence: joints below it are not used for matching.
+    max_jump: in body sizes (bounding-box diagonals of the seen joints) per frame. merge_fragments: fill joints
+    the match lacks from other detections lying entirely where the dancer was (OpenPose's split detections).
+
+    Returns poses (T, 15, 2) float32 pixels and confidences (T, 15) float32, as OpenPose gave them for the
+    dancer (low-confidence joints included), with (0, 0) and confidence 0 where the dancer was not detected.
+    """
+    track = np.zeros((len(frames_people), NUM_JOINTS, 3), np.float32)
+    start = main_person(frames_people, min_confidence, start_frames)
+    if start is not None:
+        t0, i0 = start
+        track[t0] = frames_people[t0][i0]
+        follow = (min_confidence, max_jump, min_size_ratio, merge_fragments, track)
+        _follow(frames_people, range(t0 + 1, len(frames_people)), track[t0], *follow)
+        _follow(frames_people, range(t0 - 1, -1, -1), track[t0], *follow)
+    return track[:, :, :2].copy(), track[:, :, 2].copy()
+
+
+def _nearest_seen_joint(joint, has_data):
+    """The joint nearest `joint` along the skeleton's bones that has data (breadth-first), or None."""
+    neighbours = {j: [] for j in range(NUM_JOINTS)}
+    for a, b in BONES:
+        neighbours[a].append(b)
+        neighbours[b].append(a)
+    visited, frontier = {joint}, [joint]
+    while frontier:
+        next_frontier = []
+        for j in frontier:
+            for n in neighbours[j]:
+                if n not in visited:
+                    if has_data[n]:
+                        return n
+                    visited.add(n)
+                    next_frontier.append(n)
+        frontier = next_frontier
+    return None
+
+
+def fill_gaps(poses, confidences, min_confidence):
+    """Fill the joints that were not seen (confidence below `min_confidence`, or 0) by linear interpolation in
+    time between the frames where that joint was seen, held at the clip's ends. A joint never seen in the clip
+    is placed on the nearest joint along the bones that was. Filled entries get confidence 0.
+
+    poses: (T, 15, 2) pixels; confidences: (T, 15). Returns new (poses (T, 15, 2) float32,
+    confidences (T, 15) float32). ValueError when no joint is seen in any frame."""
+    poses = np.asarray(poses, dtype=np.float32)
+    confidences = np.asarray(confidences, dtype=np.float32)
+    seen = (confidences >= min_confidence) & (confidences > 0)
+    if not seen.any():
+        raise ValueError("no joint is seen in any frame")
+    filled = poses.copy()
+    frames = np.arange(len(poses))
+    for j in range(NUM_JOINTS):
+        good = seen[:, j]
+        if good.all() or not good.any():
+            continue
+        for axis in range(2):
+            filled[~good, j, axis] = np.interp(frames[~good], frames[good], poses[good, j, axis])
+    has_data = seen.any(axis=0)
+    for j in np.flatnonzero(~has_data):
+        filled[:, j] = filled[:, _nearest_seen_joint(j, has_data)]
+    return filled, np.where(seen, confidences, 0.0).astype(np.float32)

@@ -1,0 +1,116 @@
+"""OpenPose JSON -> one dancer's poses: data/<dataset>/openpose/<clip>/*.json -> data/<dataset>/poses/<clip>.npz.
+
+Follows the main dancer of each clip rather than whoever OpenPose lists first, fills the joints it missed by
+interpolation (confidence 0 marks them), and takes each clip's frame rate from its video
+(data/<dataset>/videos/<clip>.*), else from openpose/<clip>/fps.txt, else from the `fps` setting.
+
+    python parse.py --dataset=demo
+    python parse.py --openpose_dir=../shared/data/openpose_json/soccer_Kick_2   # one folder from anywhere
+
+Imports stay light (numpy, tqdm) so that the stage starts fast.
+"""
+import glob
+import os
+import sys
+import time
+
+from tqdm import tqdm
+
+from l2d.config import configure
+from l2d.io import VIDEO_EXTENSIONS, InputError, data_dir, find_media, save_poses, video_info
+from l2d.openpose import frame_paths, read_frame
+from l2d.track import fill_gaps, select_track
+
+dataset = 'demo'
+openpose_dir = ''       # parse only this folder of OpenPose JSON (anywhere), to data/<dataset>/poses/<folder name>.npz
+fps = 30.0              # frames per second of clips with neither a video nor an fps.txt
+min_confidence = 0.1    # joints OpenPose gives below this confidence count as not seen, and are filled in
+max_jump = 0.3          # farthest the dancer moves per frame, in body sizes (bounding-box diagonals)
+min_size_ratio = 0.5    # a detection this much smaller (or 1/this larger) than the dancer is somebody else
+start_frames = 10       # the dancer is the main person of the first this-many frames that have anybody in them
+merge_fragments = True  # take joints the dancer's detection lacks from split-off detections at the same place
+min_joints = 5          # a frame is usable when the dancer is seen there with at least this many joints
+min_frames = 10         # clips with fewer usable frames are skipped
+settings = configure(globals())
+
+
+def clip_fps(folder, clip):
+    """(fps, where it came from) of a clip: its video, else its fps.txt, else the `fps` setting.
+    InputError naming the file when a video or fps.txt is unreadable."""
+    video = (find_media(data_dir(dataset, 'videos'), clip, VIDEO_EXTENSIONS)
+             or (openpose_dir and find_media(os.path.dirname(os.path.abspath(folder)), clip, VIDEO_EXTENSIONS)))
+    if video:
+        return video_info(video)[0], video
+    fps_file = os.path.join(folder, 'fps.txt')
+    if os.path.isfile(fps_file):
+        with open(fps_file) as f:
+            text = f.read().strip()
+        try:
+            value = float(text)
+        except ValueError:
+            value = 0.0
+        if not value > 0:
+            raise InputError(f"{fps_file}: expected a positive number of frames per second, got {text[:40]!r}")
+        return value, fps_file
+    return fps, 'fps setting'
+
+
+if openpose_dir:
+    folders = [openpose_dir]
+else:
+    openpose_root = data_dir(dataset, 'openpose')
+    folders = sorted(p for p in glob.glob(os.path.join(glob.escape(openpose_root), '*')) if os.path.isdir(p))
+    if not folders:
+        sys.exit(f"error: {openpose_root}: no clip folders (expected openpose/<clip>/*_keypoints.json); "
+                 f"nothing parsed")
+
+clips = []
+for folder in folders:
+    try:
+        clips.append((folder, frame_paths(folder)))
+    except InputError as e:
+        print(f"skipped: {e}")
+
+start_time = time.perf_counter()
+n_parsed = n_frames = n_read = 0
+bar = tqdm(total=sum(len(paths) for _, paths in clips), unit='frame', desc='parse', mininterval=0.5)
+for folder, paths in clips:
+    # Not l2d.io.clip_name: folder names such as 'spin_v1.2' have dots that are not extensions.
+    clip = os.path.basename(os.path.normpath(folder))
+    frames_people = []
+    for path in paths:
+        try:
+            frames_people.append(read_frame(path))
+        except InputError as e:
+            bar.write(f"{e}: read as an empty frame")
+            frames_people.append([])
+        bar.update()
+    n_read += len(paths)
+    try:
+        clip_rate, fps_source = clip_fps(folder, clip)
+    except InputError as e:
+        bar.write(f"skipped {clip}: {e}")
+        continue
+    poses, confidences = select_track(frames_people, min_confidence, max_jump, min_size_ratio, start_frames,
+                                      merge_fragments)
+    joints_seen = ((confidences >= min_confidence) & (confidences > 0)).sum(axis=1)
+    usable = int((joints_seen >= min_joints).sum())
+    if usable < min_frames:
+        bar.write(f"skipped {folder}: the dancer is seen (>= {min_joints} joints of confidence >= "
+                  f"{min_confidence}) in only {usable} of {len(paths)} frames, fewer than min_frames={min_frames}")
+        continue
+    poses, confidences = fill_gaps(poses, confidences, min_confidence)
+    save_poses(data_dir(dataset, 'poses', clip + '.npz'), poses, confidences, clip_rate, os.path.abspath(folder),
+               settings, fps_source=fps_source)
+    bar.write(f"{clip}: {len(paths)} frames at {clip_rate:.3f} fps (from {fps_source}), dancer seen in "
+              f"{int((joints_seen > 0).sum())}, usable {usable}, {100 * float((confidences == 0).mean()):.0f}% of "
+              f"joints filled")
+    n_parsed += 1
+    n_frames += len(paths)
+bar.close()
+
+elapsed_s = time.perf_counter() - start_time
+print(f"parsed {n_parsed} of {len(folders)} clips ({n_frames} frames) -> {data_dir(dataset, 'poses')}; "
+      f"read {n_read} frames in {elapsed_s:.2f} s ({n_read / max(elapsed_s, 1e-9):.0f} frames/s)")
+if n_parsed == 0:
+    sys.exit("error: no clip could be parsed")
