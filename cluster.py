@@ -1,0 +1,211 @@
+"""The move vocabulary: cut every dance into move clips and cluster them with k-means -> data/<dataset>/moves.npz.
+
+Poses are first centred at MidHip and scaled by torso length (l2d.norm), so that where the dancer stands and how far
+the camera is do not make moves. Clips are 1 s long by default (as in the original learn2dance); `--unit=beats` cuts
+clips of `beats_per_clip` beats of the song instead (beat times from data/<dataset>/music/, made by process_waves.py),
+which is what lets a generated dance land on the beat. Every clip is resampled to `clip_frames` frames; k-means is
+fitted on the training split and labels every clip of every dance.
+
+Writes data/<dataset>/moves.npz (centroids, per-dance labels and clip bounds, the normalisation, settings) and a
+gallery of the moves to out/<dataset>/moves.png, and prints the inertia and cluster sizes. With human move labels
+(ChoreoNet's, for dance_with_melody) it also prints and stores how well clusters agree with them.
+
+    python cluster.py --dataset=demo --unit=beats
+"""
+import json
+import os
+import sys
+
+import numpy as np
+from sklearn.cluster import KMeans, MiniBatchKMeans
+from tqdm import tqdm
+
+from l2d.config import configure
+from l2d.io import InputError, ROOT, data_dir, load_json, load_meta, load_poses, out_dir, atomic_path
+from l2d.moves import UNITS, clip_bounds, cut_clips, human_moves_at, load_music, save_moves
+from l2d.norm import normalize
+from l2d.skeleton import NUM_JOINTS
+
+dataset = 'demo'
+unit = 'seconds'  # 'seconds': clips of clip_s; 'beats': clips of beats_per_clip beats of the song
+clip_s = 1.0
+beats_per_clip = 2
+clip_frames = 0  # frames of a resampled clip; 0: clip_s * fps ('seconds') or the median clip length ('beats')
+n_moves = 128  # K, the size of the vocabulary (fewer if there are fewer training clips)
+minibatch_above = 20000  # training clips above which MiniBatchKMeans replaces KMeans
+n_init = 4  # k-means restarts
+seed = 0
+gallery = True  # draw out/<dataset>/moves.png
+human_labels = 'auto'  # folder of ChoreoNet {C,R,T,W}.json; 'auto': ../shared/data/choreonet_labels for dance_with_melody
+labels_fps = 25.0  # frame rate of the human labels' start_pos / end_pos
+settings = configure(globals())
+
+if unit not in UNITS:
+    sys.exit(f"error: unit must be one of {UNITS}, got {unit!r}")
+meta = load_meta(dataset)
+names = sorted(meta['clips'])
+if not names:
+    sys.exit(f"error: {data_dir(dataset)} has no clips (run parse.py, or the dataset's prepare.py, first)")
+
+# ---- cut every dance into normalised move clips -----------------------------------------------------------------
+dances = {}
+for name in tqdm(names, desc='cutting', unit='dance', disable=len(names) < 4):
+    try:
+        pose_file = load_poses(data_dir(dataset, 'poses', name + '.npz'))
+        poses, fps = pose_file['poses'], pose_file['fps']
+        if not np.isfinite(poses).all():
+            raise InputError(f"{data_dir(dataset, 'poses', name + '.npz')}: poses contain NaN or inf")
+        beat_times_s = None
+        if unit == 'beats':
+            beat_times_s = load_music(data_dir(dataset, 'music', name + '.npz'))['beat_times_s']
+        normed, root, scale = normalize(poses)
+    except (InputError, FileNotFoundError, ValueError, KeyError) as e:
+        print(f"skipping {name}: {e}")
+        continue
+    bounds = clip_bounds(len(poses), fps, unit, clip_s, beats_per_clip, beat_times_s)
+    if len(bounds) == 0:
+        print(f"skipping {name}: too short for one clip ({len(poses)} frames"
+              + (f", {len(beat_times_s)} beats)" if unit == 'beats' else ")"))
+        continue
+    dances[name] = dict(normed=normed, root=root, scale=scale, fps=fps, bounds=bounds,
+                        split=meta['clips'][name].get('split', 'train'))
+
+train = [n for n in dances if dances[n]['split'] == 'train']
+if not train:
+    sys.exit(f"error: no usable training dance in {data_dir(dataset, 'poses')} (run parse.py first)")
+fps_values = sorted({round(d['fps'], 3) for d in dances.values()})
+if len(fps_values) > 1:
+    sys.exit(f"error: dances of {dataset} have different frame rates {fps_values}; moves need one fps")
+fps = float(fps_values[0])
+if clip_frames <= 0:
+    lengths = np.concatenate([np.diff(dances[n]['bounds'], axis=1)[:, 0] for n in train])
+    clip_frames = int(round(clip_s * fps)) if unit == 'seconds' else int(np.median(lengths))
+for d in dances.values():
+    d['clips'] = cut_clips(d['normed'], d['bounds'], clip_frames)
+
+# ---- k-means on the training clips ------------------------------------------------------------------------------
+x_train = np.concatenate([dances[n]['clips'] for n in train]).reshape(-1, clip_frames * NUM_JOINTS * 2)
+k = min(n_moves, len(x_train))
+if k < n_moves:
+    print(f"note: only {len(x_train)} training clips, so K = {k} moves instead of {n_moves}")
+if len(x_train) > minibatch_above:
+    kmeans = MiniBatchKMeans(n_clusters=k, n_init=n_init, random_state=seed, batch_size=4096)
+else:
+    kmeans = KMeans(n_clusters=k, n_init=n_init, random_state=seed)
+kmeans.fit(x_train)
+centroids = kmeans.cluster_centers_.reshape(k, clip_frames, 15, 2).astype(np.float32)
+for d in dances.values():
+    d['labels'] = kmeans.predict(d['clips'].reshape(len(d['clips']), -1).astype(kmeans.cluster_centers_.dtype))
+train_labels = np.concatenate([dances[n]['labels'] for n in train])
+sizes = np.bincount(train_labels, minlength=k)
+inertia_per_clip = float(kmeans.inertia_) / len(x_train)
+print(f"{len(train)} training dances, {len(x_train)} clips of {clip_frames} frames, K = {k}")
+print(f"inertia {kmeans.inertia_:.1f} ({inertia_per_clip:.3f} per clip, "
+      f"{inertia_per_clip / (clip_frames * 15):.4f} torso lengths^2 per joint-frame)")
+print(f"cluster sizes: largest {np.sort(sizes)[::-1][:10].tolist()}, smallest {np.sort(sizes)[:10].tolist()}, "
+      f"{int((sizes == 0).sum())} empty")
+
+# ---- agreement with human move labels (Dance with Melody: ChoreoNet's labels) -----------------------------------
+# Each clip gets the human label at its centre time. The labels give movement durations in beats from the dance's
+# start; we place them on the labels' own steady beat grid ((end_pos - start_pos) / labels_fps / total beats per
+# beat) rather than on our beat tracker's beats, so that a tracker error cannot shift the labels. Frame 0 of a pose
+# file is the labels' start_pos (the importer cuts the audio there).
+agreement = {}
+if human_labels == 'auto':
+    auto_dir = os.path.join(os.path.dirname(ROOT), 'shared', 'data', 'choreonet_labels')
+    human_labels = auto_dir if dataset == 'dance_with_melody' and os.path.isdir(auto_dir) else ''
+if human_labels:
+    entries = {}
+    for dance_type in 'CRTW':
+        path = os.path.join(human_labels, dance_type + '.json')
+        if os.path.isfile(path):
+            entries.update({e['name'].lower(): e for e in load_json(path)})
+    clusters, humans, per_dance = [], [], {}
+    for name, d in dances.items():
+        entry = entries.get(name.lower())
+        if entry is None:
+            continue
+        beat_s = (entry['end_pos'] - entry['start_pos']) / labels_fps / sum(entry['durations'])
+        centres_s = d['bounds'].mean(axis=1) / d['fps']
+        labelled = human_moves_at(centres_s, entry['movements'], entry['durations'], beat_s)
+        keep = [i for i, h in enumerate(labelled) if h is not None]
+        clusters += [int(d['labels'][i]) for i in keep]
+        humans += [labelled[i] for i in keep]
+        per_dance[name] = len(keep)
+    if humans:
+        from sklearn.metrics import adjusted_mutual_info_score, normalized_mutual_info_score
+        from sklearn.metrics.cluster import contingency_matrix
+        clusters, humans = np.asarray(clusters), np.asarray(humans)
+        table = contingency_matrix(humans, clusters)
+        shuffled = np.random.default_rng(seed).permutation(clusters)
+        agreement = dict(
+            nmi=float(normalized_mutual_info_score(humans, clusters)),
+            nmi_shuffled=float(normalized_mutual_info_score(humans, shuffled)),
+            ami=float(adjusted_mutual_info_score(humans, clusters)),
+            purity=float(table.max(axis=0).sum() / table.sum()),
+            n_clips=int(len(humans)), n_dances=len(per_dance), n_human_moves=int(len(set(humans))),
+            labels=human_labels, beat_grid='labels (steady beats from start_pos to end_pos)')
+        print(f"agreement with human move labels over {len(humans)} clips of {len(per_dance)} dances: "
+              f"NMI {agreement['nmi']:.3f} (shuffled clusters {agreement['nmi_shuffled']:.3f}), "
+              f"AMI {agreement['ami']:.3f}, purity {agreement['purity']:.3f}")
+    else:
+        print(f"note: no dance of {dataset} matches a human label in {human_labels}")
+
+# ---- write the vocabulary ---------------------------------------------------------------------------------------
+roots = np.concatenate([dances[n]['root'] for n in train])
+typical_root = np.median(roots, axis=0).astype(np.float32)
+typical_scale = float(np.median([dances[n]['scale'] for n in train]))
+clip_s_median = float(np.median(np.concatenate([np.diff(dances[n]['bounds'], axis=1)[:, 0] for n in train])) / fps)
+moves_path = data_dir(dataset, 'moves.npz')
+save_moves(moves_path, centroids, {n: dict(labels=d['labels'], bounds=d['bounds'], split=d['split'])
+                                   for n, d in dances.items()},
+           settings, fps=np.float32(fps), unit=unit, clip_s=np.float32(clip_s), beats_per_clip=beats_per_clip,
+           clip_frames=clip_frames, median_clip_s=np.float32(clip_s_median),
+           typical_root=typical_root, typical_scale=np.float32(typical_scale),
+           normalisation='l2d.norm.normalize: each frame centred at MidHip, divided by the dance\'s median '
+                         'Neck-MidHip length; typical_root/typical_scale (pixels) place a generated dancer',
+           inertia=np.float32(kmeans.inertia_), sizes=sizes, agreement=json.dumps(agreement))
+print(f"wrote {moves_path}")
+
+if gallery:
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    from matplotlib.collections import LineCollection
+    from l2d.skeleton import BONES, BONE_SIDES
+
+    colours = {'R': (0.84, 0.19, 0.19), 'L': (0.08, 0.43, 0.86), 'C': (0.2, 0.2, 0.22)}
+    cols = int(np.ceil(np.sqrt(k * 1.5)))
+    rows = int(np.ceil(k / cols))
+    fig, axes = plt.subplots(rows, cols, figsize=(cols * 0.9, rows * 1.25), squeeze=False)
+    order = np.argsort(-sizes)
+    low, high = np.percentile(centroids.reshape(-1, 2), [0.5, 99.5], axis=0)
+    x_lim, y_lim = (low[0] - 0.2, high[0] + 0.2), (high[1] + 0.2, low[1] - 0.2)  # y down, as in images
+    shown_frames = np.unique(np.linspace(0, clip_frames - 1, min(clip_frames, 6)).round().astype(int))
+    for ax, m in zip(axes.flat, order):
+        segments, segment_colours = [], []
+        for step, f in enumerate(shown_frames):
+            # Later frames are darker, so a move reads as a stroke from pale to solid.
+            alpha = 0.15 + 0.85 * (step + 1) / len(shown_frames)
+            for (a, b), side in zip(BONES, BONE_SIDES):
+                segments.append(centroids[m, f, [a, b]])
+                segment_colours.append(colours[side] + (alpha,))
+        ax.add_collection(LineCollection(segments, colors=segment_colours, linewidths=0.8))
+        ax.set_xlim(x_lim)
+        ax.set_ylim(y_lim)
+        ax.set_title(f"{m}: {sizes[m]}", fontsize=6, pad=1)
+    for ax in axes.flat[k:]:
+        ax.set_axis_off()
+    for ax in axes.flat:
+        ax.set_xticks([])
+        ax.set_yticks([])
+        ax.set_aspect('equal')
+        for spine in ax.spines.values():
+            spine.set_linewidth(0.3)
+    fig.suptitle(f"{dataset}: {k} moves, pale to dark over the clip (move: training clips)", fontsize=8)
+    fig.tight_layout(pad=0.2, h_pad=0.2, w_pad=0.1)
+    gallery_path = out_dir(dataset, 'moves.png')
+    with atomic_path(gallery_path) as tmp:
+        fig.savefig(tmp, dpi=110)
+    plt.close(fig)
+    print(f"wrote {gallery_path}")

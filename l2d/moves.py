@@ -1,0 +1,250 @@
+"""Move clips: cutting dances into move clips, music windows around them, and joining centroid clips into a dance.
+
+A dance is cut into contiguous move clips, either of a fixed duration (``unit='seconds'``) or spanning a fixed number
+of the song's beats (``unit='beats'``). Every clip is time-resampled to the same number of frames so that clips can be
+clustered; a cluster centre (a centroid clip) is one "move" of the vocabulary. To dance, centroid clips are stretched
+back to the durations of the song's clips and joined with a short blend at each boundary.
+
+Times are in seconds (``_s``), frame indices are integers at the poses' ``fps``; bounds are ``(N, 2)`` int arrays of
+``[start, end)`` frames.
+"""
+import json
+
+import numpy as np
+
+UNITS = ('seconds', 'beats')
+
+
+def resample_time(x, n_out):
+    """Resample an array along its first (time) axis to `n_out` rows by linear interpolation.
+
+    Sample k of n is taken to sit at the centre of its interval, (k + 0.5) / n, so resampling to the same length is
+    the identity and a clip of L frames maps onto a clip of n_out frames covering the same span of time.
+    x: (T, ...) -> (n_out, ...) float32."""
+    x = np.asarray(x, dtype=np.float32)
+    n_in = len(x)
+    if n_in == 0:
+        raise ValueError("cannot resample an empty clip")
+    if n_in == n_out:
+        return x.copy()
+    position = np.clip((np.arange(n_out) + 0.5) * n_in / n_out - 0.5, 0, n_in - 1)
+    lo = np.floor(position).astype(int)
+    hi = np.minimum(lo + 1, n_in - 1)
+    w = (position - lo).astype(np.float32).reshape((-1,) + (1,) * (x.ndim - 1))
+    return (x[lo] * (1 - w) + x[hi] * w).astype(np.float32)
+
+
+def fixed_bounds(n_frames, clip_frames, start_frame=0):
+    """Contiguous clips of `clip_frames` frames from `start_frame`; a remainder shorter than a clip is dropped.
+    -> (N, 2) int [start, end) frames."""
+    starts = np.arange(start_frame, n_frames - clip_frames + 1, clip_frames, dtype=int)
+    return np.stack([starts, starts + clip_frames], axis=1).reshape(-1, 2)
+
+
+def beat_frames(beat_times_s, fps, n_frames):
+    """Beat times -> strictly increasing frame indices within [0, n_frames]. (B,) seconds -> (B',) int."""
+    frames = np.round(np.asarray(beat_times_s, dtype=np.float64) * fps).astype(int)
+    frames = frames[(frames >= 0) & (frames <= n_frames)]
+    return np.unique(frames)
+
+
+def beat_bounds(beat_times_s, fps, n_frames, beats_per_clip):
+    """Clips that each span `beats_per_clip` consecutive beat intervals, starting on the first beat.
+
+    Frames before the first beat and after the last whole clip belong to no clip. -> (N, 2) int frames."""
+    frames = beat_frames(beat_times_s, fps, n_frames)
+    edges = frames[::beats_per_clip]
+    return np.stack([edges[:-1], edges[1:]], axis=1).reshape(-1, 2).astype(int)
+
+
+def clip_bounds(n_frames, fps, unit, clip_s=1.0, beats_per_clip=2, beat_times_s=None):
+    """Move clips of a recorded dance (for clustering): fixed `clip_s` clips from frame 0 (unit 'seconds') or
+    `beats_per_clip`-beat clips on the song's beats (unit 'beats'). -> (N, 2) int frames."""
+    if unit == 'seconds':
+        return fixed_bounds(n_frames, max(1, int(round(clip_s * fps))))
+    if unit == 'beats':
+        return beat_bounds([] if beat_times_s is None else beat_times_s, fps, n_frames, beats_per_clip)
+    raise ValueError(f"unit must be one of {UNITS}, got {unit!r}")
+
+
+def dance_bounds(n_frames, fps, unit, clip_s=1.0, beats_per_clip=2, beat_times_s=None, beat_s=0.5):
+    """Move clips for a new dance to a song of `n_frames` frames, with boundaries on the song's beats.
+
+    unit 'beats': as `beat_bounds`; where the song has fewer than `beats_per_clip` + 1 beats (no beat found, or a
+    very short song), a steady grid of `beat_s` beats from frame 0 stands in for them.
+    unit 'seconds': a grid of `clip_s` from frame 0 whose points are moved to the nearest beat (beats more than half
+    a clip away are ignored), and whose last clip runs to the song's end.
+    Frames outside every clip are held still by `join_clips`. -> (N, 2) int frames, possibly (0, 2)."""
+    beats = beat_frames([] if beat_times_s is None else beat_times_s, fps, n_frames)
+    if unit == 'beats':
+        if len(beats) <= beats_per_clip:
+            beats = np.round(np.arange(0, n_frames / fps + 1e-9, beat_s) * fps).astype(int)
+        return beat_bounds(beats / fps, fps, n_frames, beats_per_clip)
+    if unit != 'seconds':
+        raise ValueError(f"unit must be one of {UNITS}, got {unit!r}")
+    clip_frames = max(1, int(round(clip_s * fps)))
+    grid = np.arange(0, n_frames, clip_frames)
+    edges = []
+    for g in grid:
+        if len(beats):
+            nearest = beats[np.argmin(np.abs(beats - g))]
+            if abs(nearest - g) <= clip_frames / 2:
+                g = nearest
+        if not edges or g - edges[-1] >= clip_frames / 2:
+            edges.append(int(g))
+    if n_frames - edges[-1] < clip_frames / 2 and len(edges) > 1:
+        edges[-1] = n_frames
+    else:
+        edges.append(n_frames)
+    edges = np.asarray(edges, dtype=int)
+    return np.stack([edges[:-1], edges[1:]], axis=1).reshape(-1, 2)
+
+
+def cut_clips(poses, bounds, clip_frames):
+    """Cut clips out of a dance and resample each to `clip_frames` frames.
+    poses: (T, 15, 2); bounds: (N, 2) frames -> (N, clip_frames, 15, 2) float32."""
+    clips = [resample_time(poses[s:e], clip_frames) for s, e in np.asarray(bounds, dtype=int)]
+    return np.stack(clips) if clips else np.zeros((0, clip_frames) + np.shape(poses)[1:], np.float32)
+
+
+def music_matrix(music, keys):
+    """Stack per-frame music features into one matrix. music: dict of arrays with T rows ((T,) or (T, D)), keys:
+    the names to use, in order -> (T, F) float32. KeyError naming the missing feature."""
+    columns = []
+    for key in keys:
+        if key not in music:
+            raise KeyError(f"music features have no '{key}' (have: {', '.join(sorted(music))})")
+        a = np.asarray(music[key], dtype=np.float32)
+        columns.append(a[:, None] if a.ndim == 1 else a.reshape(len(a), -1))
+    return np.concatenate(columns, axis=1)
+
+
+def music_windows(features, fps, starts_s, ends_s, context, n_rows):
+    """The music around each clip, as a fixed number of time bins.
+
+    Clip i spans [starts_s[i], ends_s[i]); its window adds `context` clip durations on each side, and is split into
+    `n_rows` equal bins. A bin holds the mean of the feature rows whose times (row t is at t / fps) fall in it, or the
+    nearest row when none does; bins outside the song are 0 (the mean of standardised features).
+    features: (T, F); fps: feature rows per second -> (N, n_rows, F) float32."""
+    features = np.asarray(features, dtype=np.float64)
+    n_rows_in, n_feat = features.shape
+    starts_s, ends_s = np.asarray(starts_s, np.float64), np.asarray(ends_s, np.float64)
+    span = ends_s - starts_s
+    lo, hi = starts_s - context * span, ends_s + context * span
+    edges = lo[:, None] + (hi - lo)[:, None] * np.arange(n_rows + 1)[None] / n_rows
+    a = np.clip(np.ceil(edges[:, :-1] * fps - 1e-9), 0, n_rows_in).astype(int)
+    b = np.clip(np.ceil(edges[:, 1:] * fps - 1e-9), 0, n_rows_in).astype(int)
+    cumsum = np.concatenate([np.zeros((1, n_feat)), np.cumsum(features, axis=0)])
+    count = (b - a)[..., None]
+    mean = (cumsum[b] - cumsum[a]) / np.maximum(count, 1)
+    centre = (edges[:, :-1] + edges[:, 1:]) / 2
+    nearest = features[np.clip(np.round(centre * fps).astype(int), 0, n_rows_in - 1)]
+    out = np.where(count > 0, mean, nearest)
+    inside = (centre >= 0) & (centre < n_rows_in / fps)
+    return np.where(inside[..., None], out, 0.0).astype(np.float32)
+
+
+def smoothstep(x):
+    """0 -> 0, 1 -> 1 with zero slope at both ends. x: array in [0, 1]."""
+    x = np.clip(x, 0.0, 1.0)
+    return x * x * (3 - 2 * x)
+
+
+def join_clips(clips, bounds, n_frames, blend_frames):
+    """Join move clips into one dance of `n_frames` frames without jumps.
+
+    Clip i is stretched to fill frames bounds[i] (the bounds are contiguous, e.g. from `dance_bounds`). At each
+    boundary the two clips meet half way: the jump between the end of one clip and the start of the next is spread
+    over up to `blend_frames` frames on each side with a smooth ramp. Frames before the first clip and after the last
+    hold the nearest pose. clips: (N, F, 15, 2); bounds: (N, 2) -> (n_frames, 15, 2) float32."""
+    clips = np.asarray(clips, dtype=np.float32)
+    bounds = np.asarray(bounds, dtype=int)
+    if len(bounds) == 0:
+        raise ValueError("no move clips to join")
+    segments = [resample_time(c, e - s) for c, (s, e) in zip(clips, bounds)]
+    for i in range(len(segments) - 1):
+        left, right = segments[i], segments[i + 1]
+        jump = right[0] - left[-1]
+        w = min(blend_frames, len(left) // 2, len(right) // 2)
+        if w < 1:
+            continue
+        # Each side takes up nearly half the jump by the boundary, so the two frames there almost meet.
+        ramp = smoothstep((np.arange(w) + 1) / (w + 0.5))[:, None, None] / 2
+        left[-w:] += ramp * jump
+        right[:w] -= ramp[::-1] * jump
+    dance = np.empty((n_frames,) + clips.shape[2:], np.float32)
+    first, last = bounds[0, 0], bounds[-1, 1]
+    dance[first:last] = np.concatenate(segments)[:max(0, min(last, n_frames) - first)]
+    dance[:first] = segments[0][0]
+    dance[last:] = segments[-1][-1]
+    return dance
+
+
+def human_moves_at(times_s, movements, durations_beats, beat_s):
+    """The human move label at each time of a dance labelled as consecutive movements lasting whole beats.
+
+    movements: (M,) labels; durations_beats: (M,) beats each; beat_s: seconds per beat; times_s: (N,) seconds from the
+    start of the labels -> list of N labels, None where a time falls outside every movement."""
+    ends_s = np.cumsum(np.asarray(durations_beats, dtype=np.float64)) * beat_s
+    index = np.searchsorted(ends_s, np.asarray(times_s, dtype=np.float64), side='right')
+    return [movements[i] if 0 <= t and i < len(movements) else None for t, i in zip(times_s, index)]
+
+
+# ---- the move vocabulary file: data/<dataset>/moves.npz -----------------------------------------------------------
+
+def save_moves(path, centroids, dances, settings, **extra):
+    """Write the move vocabulary atomically.
+
+    centroids: (K, F, 15, 2) normalised poses (torso lengths, MidHip at 0); dances: {clip: {'labels': (N,) int,
+    'bounds': (N, 2) int frames, 'split': str}}; settings: dict stored as JSON; extra: further arrays or scalars
+    (fps, unit, clip_s, beats_per_clip, typical_root, typical_scale, inertia, ...)."""
+    from .io import save_npz
+    names = sorted(dances)
+    counts = [len(dances[c]['labels']) for c in names]
+    save_npz(path, centroids=np.asarray(centroids, np.float32),
+             dance_names=np.asarray(names, dtype=str), dance_splits=np.asarray([dances[c]['split'] for c in names]),
+             dance_offsets=np.concatenate([[0], np.cumsum(counts)]).astype(int),
+             labels=np.concatenate([np.asarray(dances[c]['labels'], int) for c in names] or [np.zeros(0, int)]),
+             bounds=np.concatenate([np.asarray(dances[c]['bounds'], int).reshape(-1, 2) for c in names]
+                                   or [np.zeros((0, 2), int)]),
+             settings=json.dumps(settings), **extra)
+
+
+def load_moves(path):
+    """Read a move vocabulary -> dict with 'centroids' (K, F, 15, 2), 'dances' {clip: {'labels', 'bounds', 'split'}},
+    'settings' dict, and every extra entry (0-d arrays as Python scalars). InputError naming the file if unreadable."""
+    from .io import InputError
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            d = {k: z[k] for k in z.files}
+    except (OSError, ValueError, EOFError) as e:
+        raise InputError(f"{path}: not a readable move vocabulary ({e})")
+    if 'centroids' not in d or 'dance_offsets' not in d:
+        raise InputError(f"{path}: not a move vocabulary (no centroids / dance_offsets)")
+    offsets = d.pop('dance_offsets')
+    names, splits = d.pop('dance_names'), d.pop('dance_splits')
+    labels, bounds = d.pop('labels'), d.pop('bounds')
+    d['dances'] = {str(c): {'labels': labels[a:b], 'bounds': bounds[a:b], 'split': str(s)}
+                   for c, s, a, b in zip(names, splits, offsets[:-1], offsets[1:])}
+    d['settings'] = json.loads(str(d['settings']))
+    for k, v in d.items():
+        if isinstance(v, np.ndarray) and v.ndim == 0:
+            d[k] = v.item()
+    return d
+
+
+def load_music(path):
+    """A music-feature file (data/<dataset>/music/<clip>.npz, written by process_waves.py) -> dict of arrays, 0-d
+    entries as Python scalars. InputError naming the file, and the stage that makes it, when missing or unreadable."""
+    from .io import InputError
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            d = {k: z[k] for k in z.files}
+    except FileNotFoundError:
+        raise InputError(f"{path}: no music features (run process_waves.py first)")
+    except (OSError, ValueError, EOFError) as e:
+        raise InputError(f"{path}: not a readable music-feature file ({e})")
+    for k, v in d.items():
+        if v.ndim == 0:
+            d[k] = v.item()
+    return d
