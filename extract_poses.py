@@ -12,6 +12,7 @@ Install it with ``.venv/bin/pip install --no-deps -r requirements-extract.txt`` 
 it runs offline). The sound track is extract_poses.sh's job.
 """
 import glob
+import importlib.util
 import os
 import shutil
 import sys
@@ -27,7 +28,9 @@ from l2d.openpose import frame_filename, write_frame
 
 dataset = 'demo'
 video = ''              # a video or image file; '' = every video in data/<dataset>/videos/ without openpose/<clip>/
-json_dir = ''           # write the frames straight into this folder; '' = data/<dataset>/openpose/<clip>/, complete or absent
+# '' = data/<dataset>/openpose/<clip>/, filled in a hidden folder renamed when complete; a folder = write the frames
+# straight into it (into <folder>/<clip>/ for a whole dataset), the caller making it complete (extract_poses.sh)
+json_dir = ''
 model_complexity = 1    # 1 = pose_landmark_full, the model inside the wheel (0 and 2 are downloaded at run time)
 min_detection_confidence = 0.5
 min_tracking_confidence = 0.5
@@ -37,12 +40,11 @@ settings = configure(globals())
 
 IMAGE_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.bmp')
 
-os.environ.setdefault('GLOG_minloglevel', '2')  # MediaPipe's C++ logging is a page of noise per video
-try:
-    import cv2
-    import mediapipe as mp
-except ImportError as e:
-    sys.exit(f"extract_poses.py: {e.name} is not installed: .venv/bin/pip install --no-deps -r requirements-extract.txt")
+missing = [m for m in ('mediapipe', 'cv2') if importlib.util.find_spec(m) is None]
+if missing:
+    sys.exit(f"extract_poses.py: {', '.join(missing)} not installed: "
+             f".venv/bin/pip install --no-deps -r requirements-extract.txt")
+import cv2  # noqa: E402 (after the check, to say how to install it rather than trace back)
 
 
 def read_frames(path):
@@ -87,6 +89,7 @@ def extract(path, folder):
     clip = clip_name(path)
     fps, n_frames = video_fps_and_length(path)
     os.makedirs(folder, exist_ok=True)
+    import mediapipe as mp  # here, not at the top: it takes seconds to import, and a rerun may have nothing to do
     start, found, frame = time.perf_counter(), 0, -1
     with mp.solutions.pose.Pose(static_image_mode=fps is None, model_complexity=model_complexity,
                                 smooth_landmarks=smooth_landmarks,
@@ -141,6 +144,8 @@ for path, folder in jobs:
     except InputError as e:
         print(e, file=sys.stderr)
         failed.append(path)
+        if atomic:
+            shutil.rmtree(target, ignore_errors=True)
         continue
     if atomic:
         os.replace(target, folder)

@@ -39,7 +39,10 @@ fail() { echo "extract_poses.sh: $*" >&2; exit 2; }
 openpose_available() {
     command -v docker >/dev/null 2>&1 || { say "no docker command"; return 1; }
     local runtimes
-    runtimes="$(docker info --format '{{json .Runtimes}}' 2>/dev/null)" || { say "docker has no engine running"; return 1; }
+    if ! runtimes="$(docker info --format '{{json .Runtimes}}' 2>/dev/null)"; then
+        say "docker has no engine running"
+        return 1
+    fi
     if [[ "$runtimes" != *nvidia* ]] && ! command -v nvidia-container-runtime-hook >/dev/null 2>&1 \
         && ! command -v nvidia-container-toolkit >/dev/null 2>&1; then
         say "docker has no NVIDIA runtime"
@@ -141,7 +144,7 @@ case "$BACKEND" in
     *) fail "BACKEND must be openpose or pip, not '$BACKEND'" ;;
 esac
 if [[ "$BACKEND" == pip ]]; then
-    "$PYTHON" -c 'import mediapipe, cv2' 2>/dev/null \
+    "$PYTHON" -c 'import importlib.util as u, sys; sys.exit(not all(u.find_spec(m) for m in ("mediapipe", "cv2")))' \
         || fail "the pip extractor is not installed: $PYTHON -m pip install --no-deps -r requirements-extract.txt"
     gpus=(cpu)
 else
