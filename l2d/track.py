@@ -5,6 +5,8 @@ partial detections. ``select_track`` finds the main person near the start of a c
 frame in both directions, to the detection nearest their last known pose; ``fill_gaps`` interpolates the joints
 that were not seen. Keypoints are (x, y, confidence) with x, y in pixels, y down, as OpenPose writes them.
 """
+import math
+
 import numpy as np
 
 from .skeleton import BONES, NUM_JOINTS
@@ -17,17 +19,19 @@ def seen_joints(keypoints, min_confidence):
     return (confidence >= min_confidence) & (confidence > 0)
 
 
-def extent(xy):
-    """Diagonal of the bounding box of some points, in their units; 0 for fewer than two. xy: (N, 2) -> float."""
-    if len(xy) < 2:
-        return 0.0
-    return float(np.hypot(*(xy.max(0) - xy.min(0))))
+def body_sizes(keypoints, min_confidence):
+    """Diagonal of the bounding box of each person's seen joints, in pixels; 0 when fewer than two are seen.
+    keypoints: (..., 15, 3) -> (...) float."""
+    seen = seen_joints(keypoints, min_confidence)[..., None]
+    spans = (np.where(seen, keypoints[..., :2], -np.inf).max(axis=-2)
+             - np.where(seen, keypoints[..., :2], np.inf).min(axis=-2))
+    return np.where(seen.sum(axis=(-2, -1)) >= 2, np.hypot(spans[..., 0], spans[..., 1]), 0.0)
 
 
 def body_size(keypoints, min_confidence):
-    """Diagonal of the bounding box of the seen joints, in pixels; 0 when fewer than two are seen.
+    """Diagonal of the bounding box of one person's seen joints, in pixels; 0 when fewer than two are seen.
     keypoints: (15, 3) -> float."""
-    return extent(keypoints[seen_joints(keypoints, min_confidence), :2])
+    return float(body_sizes(keypoints, min_confidence))
 
 
 def main_person(frames_people, min_confidence, start_frames=10):
@@ -52,55 +56,63 @@ def main_person(frames_people, min_confidence, start_frames=10):
     return best
 
 
-def _follow(frames_people, order, start, min_confidence, max_jump, min_size_ratio, merge_fragments, track):
-    """Follow the person whose keypoints are `start` through the frames in `order`, writing each frame's match
-    (or leaving zeros where there is none) into `track` (T, 15, 3)."""
-    reference = start[:, :2].copy()  # last known position of each joint
-    known = seen_joints(start, min_confidence)
+def _similar_size(xy, reference, shared, min_size_ratio):
+    """Whether a detection's joints `xy` (15, 2) spread over a bounding box within `min_size_ratio` ..
+    1/`min_size_ratio` of the dancer's `reference` (15, 2), both taken over the `shared` (15,) joints."""
+    own, dancer = xy[shared], reference[shared]
+    own_size = math.hypot(*(own.max(axis=0) - own.min(axis=0)).tolist())
+    dancer_size = math.hypot(*(dancer.max(axis=0) - dancer.min(axis=0)).tolist())
+    return min_size_ratio * dancer_size <= own_size <= dancer_size / min_size_ratio
+
+
+def _follow(keypoints, seen, sizes, first, order, start, max_jump, min_size_ratio, merge_fragments, track):
+    """Follow the detection `start` through the frames in `order`, writing each frame's match into `track`.
+
+    keypoints (N, 15, 3), seen (N, 15), sizes (N,): all detections of the clip, frame t's being
+    first[t]:first[t + 1]; track (T, 15, 3) is left at zero where there is no match. The loop is most of
+    parse.py's time, so the per-frame work is a handful of array operations and small Python lists."""
+    reference = keypoints[start, :, :2].copy()  # last known position of each joint
+    known = seen[start].copy()
     # Floored so that a person seen as a single joint can still be followed a little.
-    size = max(body_size(start, min_confidence), 1.0)
+    size = max(float(sizes[start]), 1.0)
     frames_since_match = 0
     for t in order:
         frames_since_match += 1
-        allowed = max_jump * size * frames_since_match
-        candidates = []
-        for keypoints in frames_people[t]:
-            seen = seen_joints(keypoints, min_confidence)
-            shared = seen & known
-            n_shared = int(shared.sum())
-            if n_shared == 0:
-                continue
-            jumps = np.linalg.norm(keypoints[shared, :2] - reference[shared], axis=1)
-            distance = float(np.median(jumps))
-            if distance > allowed:
-                continue
-            # A smaller or larger figure at the same place (someone nearer or farther from the camera) is not
-            # the dancer; two joints give only one bone length, too foreshortened to judge size by.
-            if n_shared >= 3:
-                ratio = extent(keypoints[shared, :2]) / max(extent(reference[shared]), 1e-6)
-                if not min_size_ratio <= ratio <= 1.0 / min_size_ratio:
-                    continue
-            candidates.append((distance, float(jumps.max()), seen, keypoints))
+        lo, hi = first[t], first[t + 1]
+        if lo == hi:
+            continue
+        allowed_squared = (max_jump * size * frames_since_match) ** 2
+        shared = seen[lo:hi] & known
+        offsets = keypoints[lo:hi, :, :2] - reference
+        squared_jumps = np.where(shared, np.einsum('pjk,pjk->pj', offsets, offsets), np.inf)
+        squared_jumps.sort(axis=1)
+        # (median squared jump, detection, largest squared jump, shared joints) of each detection near enough,
+        # nearest first.
+        candidates = sorted((jumps[(n - 1) // 2], i, jumps[n - 1], n)
+                            for i, (n, jumps) in enumerate(zip(shared.sum(axis=1).tolist(), squared_jumps.tolist()))
+                            if n and jumps[(n - 1) // 2] <= allowed_squared)
+        # A smaller or larger figure at the same place (someone nearer or farther from the camera) is not the
+        # dancer; two joints give only one bone length, too foreshortened to judge size by.
+        candidates = [c for c in candidates if c[3] < 3
+                      or _similar_size(keypoints[lo + c[1], :, :2], reference, shared[c[1]], min_size_ratio)]
         if not candidates:
             continue
-        candidates.sort(key=lambda c: c[0])
-        _, _, seen, best = candidates[0]
-        merged = best.copy()
+        best = lo + candidates[0][1]
+        track[t] = keypoints[best]
+        matched, matched_size = seen[best], sizes[best]
         if merge_fragments:
             # OpenPose sometimes splits one person in two (e.g. arms and legs): a detection every joint of which
             # lies where the dancer's joints were gives the joints the best match lacks.
-            merged_seen = seen.copy()
-            for _, max_jump_px, other_seen, other in candidates[1:]:
-                take = other_seen & ~merged_seen
-                if max_jump_px <= allowed and take.any():
-                    merged[take] = other[take]
-                    merged_seen |= take
-            seen = merged_seen
-        track[t] = merged
-        reference[seen] = merged[seen, :2]
-        known |= seen
-        if seen.sum() >= NUM_JOINTS // 2:
-            size = max(body_size(merged, min_confidence), 1.0)
+            for _, i, largest_squared_jump, _ in candidates[1:]:
+                take = seen[lo + i] & ~matched
+                if largest_squared_jump <= allowed_squared and take.any():
+                    track[t, take] = keypoints[lo + i, take]
+                    matched = matched | take
+                    matched_size = None
+        reference[matched] = track[t, matched, :2]
+        known |= matched
+        if matched.sum() >= NUM_JOINTS // 2:
+            size = max(body_size(track[t], 0.0) if matched_size is None else float(matched_size), 1.0)
         frames_since_match = 0
 
 
@@ -124,11 +136,15 @@ def select_track(frames_people, min_confidence=0.1, max_jump=0.3, min_size_ratio
     track = np.zeros((len(frames_people), NUM_JOINTS, 3), np.float32)
     start = main_person(frames_people, min_confidence, start_frames)
     if start is not None:
+        first = np.concatenate([[0], np.cumsum([len(people) for people in frames_people])]).tolist()
+        keypoints = np.stack([kp for people in frames_people for kp in people]).astype(np.float32, copy=False)
+        seen = seen_joints(keypoints, min_confidence)
+        sizes = body_sizes(keypoints, min_confidence)
         t0, i0 = start
-        track[t0] = frames_people[t0][i0]
-        follow = (min_confidence, max_jump, min_size_ratio, merge_fragments, track)
-        _follow(frames_people, range(t0 + 1, len(frames_people)), track[t0], *follow)
-        _follow(frames_people, range(t0 - 1, -1, -1), track[t0], *follow)
+        track[t0] = keypoints[first[t0] + i0]
+        follow = (max_jump, min_size_ratio, merge_fragments, track)
+        _follow(keypoints, seen, sizes, first, range(t0 + 1, len(frames_people)), first[t0] + i0, *follow)
+        _follow(keypoints, seen, sizes, first, range(t0 - 1, -1, -1), first[t0] + i0, *follow)
     return track[:, :, :2].copy(), track[:, :, 2].copy()
 
 
