@@ -6,7 +6,6 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -261,8 +260,6 @@ def test_footskate_pck_against_openpose(footskate):
 
 
 def test_footskate_end_to_end_through_parse(footskate, monkeypatch):
-    if not os.path.isfile(os.path.join(ROOT, 'parse.py')):
-        pytest.skip("parse.py is not written yet")
     monkeypatch.setenv('L2D_DATA', str(footskate))
     run_script('parse.py', '--dataset=real')
     parsed = load_poses(str(footskate / 'real' / 'poses' / 'footskate_dance.npz'))
