@@ -71,7 +71,7 @@ def read_frames(path):
 
 
 def video_fps_and_length(path):
-    """(fps, frame count) from the container; (None, 1) for an image."""
+    """(fps, frame count or None) from the container; (None, 1) for an image."""
     if path.lower().endswith(IMAGE_EXTENSIONS):
         return None, 1
     capture = cv2.VideoCapture(path)
@@ -81,7 +81,7 @@ def video_fps_and_length(path):
     capture.release()
     if not fps > 0:
         raise InputError(f"{path}: the video has no frame rate")
-    return fps, n_frames
+    return fps, n_frames if n_frames > 0 else None  # webm and some other containers do not say
 
 
 def extract(path, folder):

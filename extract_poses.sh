@@ -147,13 +147,10 @@ if [[ "$BACKEND" == pip ]]; then
     "$PYTHON" -c 'import importlib.util as u, sys; sys.exit(not all(u.find_spec(m) for m in ("mediapipe", "cv2")))' \
         || fail "the pip extractor is not installed: $PYTHON -m pip install --no-deps -r requirements-extract.txt"
     gpus=(cpu)
+    say "dataset $DATASET: ${#videos[@]} videos, pip extractor (extract_poses.py, MediaPipe on the CPU)"
 else
     read -ra gpus <<<"$GPUS"
     [[ ${#gpus[@]} -gt 0 ]] || fail "GPUS is empty"
-fi
-if [[ "$BACKEND" == pip ]]; then
-    say "dataset $DATASET: ${#videos[@]} videos, pip extractor (extract_poses.py, MediaPipe on the CPU)"
-else
     say "dataset $DATASET: ${#videos[@]} videos, OpenPose ($IMAGE) on GPUs ${gpus[*]}"
 fi
 
