@@ -46,8 +46,13 @@ def synthetic_song(moves, bpm, fps=FPS, lead_s=0.3, tail_s=0.4, n_moves=4, seed=
         start, end = beat_times_s[2 * i], beat_times_s[2 * i + 2]
         inside = (t >= start) & (t < end)
         phase = (t[inside] - start) / (end - start)
-        # sin^2 of the beat phase: still on every beat, fastest between beats.
-        normed[inside] += offsets[m] * np.sin(np.pi * 2 * phase)[:, None, None] ** 2
+        # The move's pose swells and fades over the clip (still on every beat), while the limbs circle once a beat
+        # with a speed of 1 - cos(beat phase): the dancer is slowest exactly on the beats.
+        normed[inside] += offsets[m] * np.sin(np.pi * phase)[:, None, None] ** 2
+        q = (2 * phase) % 1
+        turn = 2 * np.pi * (q - np.sin(2 * np.pi * q) / (2 * np.pi))
+        circle = 0.15 * np.stack([np.cos(turn) - 1, np.sin(turn)], axis=-1)
+        normed[np.ix_(inside, LIMBS)] += circle[:, None, :]
         mel_db[inside, 10 + 25 * m: 30 + 25 * m] += 40
     beats = np.zeros(n_frames, np.float32)
     beats[np.clip(np.round(beat_times_s * fps).astype(int), 0, n_frames - 1)] = 1
