@@ -11,6 +11,8 @@ import numpy as np
 
 from .skeleton import BONES, NUM_JOINTS
 
+JOINTS = range(NUM_JOINTS)
+
 
 def seen_joints(keypoints, min_confidence):
     """Which joints were detected with at least `min_confidence` (an undetected joint has confidence 0).
@@ -56,63 +58,66 @@ def main_person(frames_people, min_confidence, start_frames=10):
     return best
 
 
-def _similar_size(xy, reference, shared, min_size_ratio):
-    """Whether a detection's joints `xy` (15, 2) spread over a bounding box within `min_size_ratio` ..
-    1/`min_size_ratio` of the dancer's `reference` (15, 2), both taken over the `shared` (15,) joints."""
-    own, dancer = xy[shared], reference[shared]
-    own_size = math.hypot(*(own.max(axis=0) - own.min(axis=0)).tolist())
-    dancer_size = math.hypot(*(dancer.max(axis=0) - dancer.min(axis=0)).tolist())
-    return min_size_ratio * dancer_size <= own_size <= dancer_size / min_size_ratio
+def _extent(points):
+    """Diagonal of the bounding box of a list of (x, y, ...) points."""
+    xs, ys = [p[0] for p in points], [p[1] for p in points]
+    return math.hypot(max(xs) - min(xs), max(ys) - min(ys))
 
 
 def _follow(keypoints, seen, sizes, first, order, start, max_jump, min_size_ratio, merge_fragments, track):
     """Follow the detection `start` through the frames in `order`, writing each frame's match into `track`.
 
-    keypoints (N, 15, 3), seen (N, 15), sizes (N,): all detections of the clip, frame t's being
-    first[t]:first[t + 1]; track (T, 15, 3) is left at zero where there is no match. The loop is most of
-    parse.py's time, so the per-frame work is a handful of array operations and small Python lists."""
-    reference = keypoints[start, :, :2].copy()  # last known position of each joint
-    known = seen[start].copy()
+    keypoints [N][15][3], seen [N][15], sizes [N]: all detections of the clip as nested Python lists, frame t's
+    being first[t]:first[t + 1]; track (T, 15, 3) is left at zero where there is no match. This loop is most of
+    parse.py's time, and on a few detections of 15 joints plain Python is faster than numpy's per-call cost."""
+    reference = [xyc[:2] for xyc in keypoints[start]]  # last known (x, y) of each joint
+    known = list(seen[start])
     # Floored so that a person seen as a single joint can still be followed a little.
-    size = max(float(sizes[start]), 1.0)
+    size = max(sizes[start], 1.0)
     frames_since_match = 0
     for t in order:
         frames_since_match += 1
-        lo, hi = first[t], first[t + 1]
-        if lo == hi:
-            continue
         allowed_squared = (max_jump * size * frames_since_match) ** 2
-        shared = seen[lo:hi] & known
-        offsets = keypoints[lo:hi, :, :2] - reference
-        squared_jumps = np.where(shared, np.einsum('pjk,pjk->pj', offsets, offsets), np.inf)
-        squared_jumps.sort(axis=1)
-        # (median squared jump, detection, largest squared jump, shared joints) of each detection near enough,
-        # nearest first.
-        candidates = sorted((jumps[(n - 1) // 2], i, jumps[n - 1], n)
-                            for i, (n, jumps) in enumerate(zip(shared.sum(axis=1).tolist(), squared_jumps.tolist()))
-                            if n and jumps[(n - 1) // 2] <= allowed_squared)
-        # A smaller or larger figure at the same place (someone nearer or farther from the camera) is not the
-        # dancer; two joints give only one bone length, too foreshortened to judge size by.
-        candidates = [c for c in candidates if c[3] < 3
-                      or _similar_size(keypoints[lo + c[1], :, :2], reference, shared[c[1]], min_size_ratio)]
+        candidates = []  # (median squared jump, detection, largest squared jump), of detections near enough
+        for i in range(first[t], first[t + 1]):
+            person, person_seen = keypoints[i], seen[i]
+            shared = [j for j in JOINTS if person_seen[j] and known[j]]
+            if not shared:
+                continue
+            squared_jumps = sorted((person[j][0] - reference[j][0]) ** 2 + (person[j][1] - reference[j][1]) ** 2
+                                   for j in shared)
+            median = squared_jumps[(len(shared) - 1) // 2]
+            if median > allowed_squared:
+                continue
+            # A smaller or larger figure at the same place (someone nearer or farther from the camera) is not
+            # the dancer; two joints give only one bone length, too foreshortened to judge size by.
+            if len(shared) >= 3:
+                own, dancer = _extent([person[j] for j in shared]), _extent([reference[j] for j in shared])
+                if not min_size_ratio * dancer <= own <= dancer / min_size_ratio:
+                    continue
+            candidates.append((median, i, squared_jumps[-1]))
         if not candidates:
             continue
-        best = lo + candidates[0][1]
-        track[t] = keypoints[best]
-        matched, matched_size = seen[best], sizes[best]
+        candidates.sort()
+        best = candidates[0][1]
+        matched, matched_size = list(seen[best]), sizes[best]
+        merged = list(keypoints[best])
         if merge_fragments:
             # OpenPose sometimes splits one person in two (e.g. arms and legs): a detection every joint of which
             # lies where the dancer's joints were gives the joints the best match lacks.
-            for _, i, largest_squared_jump, _ in candidates[1:]:
-                take = seen[lo + i] & ~matched
-                if largest_squared_jump <= allowed_squared and take.any():
-                    track[t, take] = keypoints[lo + i, take]
-                    matched = matched | take
-                    matched_size = None
-        reference[matched] = track[t, matched, :2]
-        known |= matched
-        if matched.sum() >= NUM_JOINTS // 2:
-            size = max(body_size(track[t], 0.0) if matched_size is None else float(matched_size), 1.0)
+            for _, i, largest_squared_jump in candidates[1:]:
+                if largest_squared_jump <= allowed_squared:
+                    for j in JOINTS:
+                        if seen[i][j] and not matched[j]:
+                            merged[j], matched[j], matched_size = keypoints[i][j], True, None
+        track[t] = merged
+        matched_joints = [j for j in JOINTS if matched[j]]
+        for j in matched_joints:
+            reference[j], known[j] = merged[j][:2], True
+        if len(matched_joints) >= NUM_JOINTS // 2:
+            if matched_size is None:
+                matched_size = _extent([merged[j] for j in matched_joints])
+            size = max(matched_size, 1.0)
         frames_since_match = 0
 
 
@@ -138,13 +143,14 @@ def select_track(frames_people, min_confidence=0.1, max_jump=0.3, min_size_ratio
     if start is not None:
         first = np.concatenate([[0], np.cumsum([len(people) for people in frames_people])]).tolist()
         keypoints = np.stack([kp for people in frames_people for kp in people]).astype(np.float32, copy=False)
-        seen = seen_joints(keypoints, min_confidence)
-        sizes = body_sizes(keypoints, min_confidence)
         t0, i0 = start
-        track[t0] = keypoints[first[t0] + i0]
-        follow = (max_jump, min_size_ratio, merge_fragments, track)
-        _follow(keypoints, seen, sizes, first, range(t0 + 1, len(frames_people)), first[t0] + i0, *follow)
-        _follow(keypoints, seen, sizes, first, range(t0 - 1, -1, -1), first[t0] + i0, *follow)
+        start = first[t0] + i0
+        track[t0] = keypoints[start]
+        clip = (keypoints.tolist(), seen_joints(keypoints, min_confidence).tolist(),
+                body_sizes(keypoints, min_confidence).tolist(), first)
+        follow = (start, max_jump, min_size_ratio, merge_fragments, track)
+        _follow(*clip, range(t0 + 1, len(frames_people)), *follow)
+        _follow(*clip, range(t0 - 1, -1, -1), *follow)
     return track[:, :, :2].copy(), track[:, :, 2].copy()
 
 
