@@ -180,8 +180,13 @@ def video_info(path):
         reader.close()
     except Exception as e:
         raise InputError(f"{path}: not a readable video ({str(e).splitlines()[0] if str(e) else type(e).__name__})")
-    n_frames = int(round(meta.get('duration', 0.0) * meta['fps']))
-    return float(meta['fps']), tuple(meta['size']), n_frames, 'Audio:' in probe
+    fps = float(meta['fps'])
+    # ffmpeg prints NTSC rates rounded (23.98 for 24000/1001); snap them back so long videos do not drift.
+    ntsc = round(fps * 1.001) / 1.001
+    if abs(fps - ntsc) < 0.006:
+        fps = ntsc
+    n_frames = int(round(meta.get('duration', 0.0) * fps))
+    return fps, tuple(meta['size']), n_frames, 'Audio:' in probe
 
 
 # ---- dataset metadata: data/<dataset>/meta.json ---------------------------------------------------------------
