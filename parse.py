@@ -2,7 +2,8 @@
 
 Follows the main dancer of each clip rather than whoever OpenPose lists first, fills the joints it missed by
 interpolation (confidence 0 marks them), and takes each clip's frame rate from its video
-(data/<dataset>/videos/<clip>.*), else from openpose/<clip>/fps.txt, else from the `fps` setting.
+(data/<dataset>/videos/<clip>.*), else from openpose/<clip>/fps.txt, else from the dataset's meta.json "fps",
+else from the `fps` setting.
 
     python parse.py --dataset=demo
     python parse.py --openpose_dir=../shared/data/openpose_json/soccer_Kick_2   # one folder from anywhere
@@ -10,6 +11,7 @@ interpolation (confidence 0 marks them), and takes each clip's frame rate from i
 Imports stay light (numpy, tqdm) so that the stage starts fast.
 """
 import glob
+import math
 import os
 import sys
 import time
@@ -17,13 +19,13 @@ import time
 from tqdm import tqdm
 
 from l2d.config import configure
-from l2d.io import VIDEO_EXTENSIONS, InputError, data_dir, find_media, save_poses, video_info
+from l2d.io import VIDEO_EXTENSIONS, InputError, data_dir, find_media, load_json, save_poses, video_info
 from l2d.openpose import frame_paths, read_frame
 from l2d.track import fill_gaps, select_track
 
 dataset = 'demo'
 openpose_dir = ''       # parse only this folder of OpenPose JSON (anywhere), to data/<dataset>/poses/<folder name>.npz
-fps = 30.0              # frames per second of clips with neither a video nor an fps.txt
+fps = 30.0              # frames per second of clips with no video, no fps.txt and no "fps" in meta.json
 min_confidence = 0.1    # joints OpenPose gives below this confidence count as not seen, and are filled in
 max_jump = 0.3          # farthest the dancer moves per frame, in body sizes (bounding-box diagonals)
 min_size_ratio = 0.5    # a detection this much smaller (or 1/this larger) than the dancer is somebody else
@@ -34,26 +36,50 @@ min_frames = 10         # clips with fewer usable frames are skipped
 settings = configure(globals())
 
 
-def clip_fps(folder, clip):
-    """(fps, where it came from) of a clip: its video, else its fps.txt, else the `fps` setting.
-    InputError naming the file when a video or fps.txt is unreadable."""
+def positive_number(value):
+    """float(value) when it is a finite number > 0 (a number or its text), else None."""
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        return None
+    return value if math.isfinite(value) and value > 0 else None
+
+
+def clip_fps(folder, clip, dataset_fps):
+    """(fps, where it came from) of a clip: its video, else its fps.txt, else `dataset_fps` (meta.json's)
+    when not None, else the `fps` setting. InputError naming the file when a video or fps.txt is unreadable."""
     video = (find_media(data_dir(dataset, 'videos'), clip, VIDEO_EXTENSIONS)
              or (openpose_dir and find_media(os.path.dirname(os.path.abspath(folder)), clip, VIDEO_EXTENSIONS)))
     if video:
         return video_info(video)[0], video
     fps_file = os.path.join(folder, 'fps.txt')
     if os.path.isfile(fps_file):
-        with open(fps_file) as f:
-            text = f.read().strip()
         try:
-            value = float(text)
-        except ValueError:
-            value = 0.0
-        if not value > 0:
+            with open(fps_file, errors='replace') as f:
+                text = f.read().strip()
+        except OSError as e:
+            raise InputError(f"{fps_file}: unreadable ({e})")
+        value = positive_number(text)
+        if value is None:
             raise InputError(f"{fps_file}: expected a positive number of frames per second, got {text[:40]!r}")
         return value, fps_file
+    if dataset_fps is not None:
+        return dataset_fps, data_dir(dataset, 'meta.json')
     return fps, 'fps setting'
 
+
+dataset_fps = None
+meta_path = data_dir(dataset, 'meta.json')
+if not openpose_dir and os.path.isfile(meta_path):
+    try:
+        meta = load_json(meta_path)
+    except InputError as e:
+        meta = {}
+        print(f"{e}: its fps is not used")
+    if isinstance(meta, dict) and meta.get('fps') is not None:
+        dataset_fps = positive_number(meta['fps'])
+        if dataset_fps is None:
+            print(f"{meta_path}: fps {meta['fps']!r} is not a positive number: not used")
 
 if openpose_dir:
     folders = [openpose_dir]
@@ -87,15 +113,15 @@ for folder, paths in clips:
         bar.update()
     n_read += len(paths)
     try:
-        clip_rate, fps_source = clip_fps(folder, clip)
+        clip_rate, fps_source = clip_fps(folder, clip, dataset_fps)
     except InputError as e:
         bar.write(f"skipped {clip}: {e}")
         continue
     poses, confidences = select_track(frames_people, min_confidence, max_jump, min_size_ratio, start_frames,
                                       merge_fragments)
     joints_seen = ((confidences >= min_confidence) & (confidences > 0)).sum(axis=1)
-    usable = int((joints_seen >= min_joints).sum())
-    if usable < min_frames:
+    usable = int((joints_seen >= max(min_joints, 1)).sum())
+    if usable < max(min_frames, 1):
         bar.write(f"skipped {folder}: the dancer is seen (>= {min_joints} joints of confidence >= "
                   f"{min_confidence}) in only {usable} of {len(paths)} frames, fewer than min_frames={min_frames}")
         continue

@@ -99,14 +99,26 @@ def test_fill_gaps_interpolates_holds_ends_and_marks_filled():
 
 # ---- parse.py on real OpenPose output ---------------------------------------------------------------------------
 
+@pytest.fixture(scope='module')
+def soccer(tmp_path_factory):
+    """Both soccer clips parsed as a dataset, their videos in its videos/ folder (links to ../shared)."""
+    data = tmp_path_factory.mktemp('soccer') / 'data'
+    for clip in ('soccer_Kick_2', 'soccer_Kick_20'):
+        for kind, name in (('openpose', clip), ('videos', clip + '.mp4')):
+            (data / 'real' / kind).mkdir(parents=True, exist_ok=True)
+            os.symlink(shared_path('openpose_json', name), data / 'real' / kind / name)
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv('L2D_DATA', str(data))
+        run_script('parse.py', '--dataset=real')
+    return data / 'real'
+
+
 @pytest.mark.parametrize('clip', ['soccer_Kick_2', 'soccer_Kick_20'])
-def test_soccer_track_is_continuous_through_empty_frames_and_fragments(roots, clip):
-    folder = shared_path('openpose_json', clip)
-    n_frames = len(frame_paths(folder))
-    run_script('parse.py', '--dataset=real', f'--openpose_dir={folder}')
-    d = load_poses(roots[0] / 'real' / 'poses' / f'{clip}.npz')
+def test_soccer_track_is_continuous_through_empty_frames_and_fragments(soccer, clip):
+    n_frames = len(frame_paths(str(soccer / 'openpose' / clip)))
+    d = load_poses(soccer / 'poses' / f'{clip}.npz')
     assert d['poses'].shape == (n_frames, 15, 2) and d['confidences'].shape == (n_frames, 15)
-    assert d['fps'] == pytest.approx(29.97, abs=0.01)  # from the video beside the folder
+    assert d['fps'] == pytest.approx(29.97, abs=0.01)  # from the dataset's video
     seen = d['confidences'] > 0
     assert 35 <= seen.any(axis=1).sum() < n_frames  # the kicker is out of view at the start
     # No jump to another detection: MidHip moves less than a quarter torso per frame.
@@ -140,6 +152,7 @@ def test_footskate_dancer_is_smooth(roots):
     assert d['fps'] == pytest.approx(23.976, abs=0.01)
     assert (d['confidences'] > 0).mean() > 0.95
     assert np.linalg.norm(np.diff(d['poses'][:, MIDHIP], axis=0), axis=1).max() < 0.2 * torso(d['poses'])
+    assert str(d['fps_source']).endswith('footskate_dance.mp4')  # the video beside the folder
     np.testing.assert_allclose(d['poses'][0, 0], (498.128, 180.696), atol=1e-3)
 
 
@@ -183,16 +196,6 @@ def test_truncated_json_is_reported_and_the_clip_still_parsed(roots):
     assert d['fps'] == 30.0  # no video and no fps.txt in this dataset
 
 
-def test_fps_from_the_dataset_video(roots):
-    video = shared_path('openpose_json', 'soccer_Kick_20.mp4')
-    videos = roots[0] / 'real' / 'videos'
-    videos.mkdir(parents=True)
-    os.symlink(video, videos / 'kick.mp4')
-    write_clip(roots[0] / 'real' / 'openpose' / 'kick', [[d] for d in dancer_frames(12)])
-    run_script('parse.py', '--dataset=real')
-    assert load_poses(roots[0] / 'real' / 'poses' / 'kick.npz')['fps'] == pytest.approx(29.97, abs=0.01)
-
-
 # ---- parse.py on made-up OpenPose files -------------------------------------------------------------------------
 
 def test_coco18_input_gets_midhip_from_the_hips(roots):
@@ -216,7 +219,7 @@ def test_coco18_input_gets_midhip_from_the_hips(roots):
     assert d['fps'] == 12.5 and str(d['fps_source']).endswith('fps.txt')
 
 
-def test_fps_constant_and_bad_fps_file(roots):
+def test_fps_constant_meta_json_and_bad_fps_file(roots):
     for clip in ('good', 'bad'):
         write_clip(roots[0] / 'toy' / 'openpose' / clip, [[d] for d in dancer_frames(12)])
     (roots[0] / 'toy' / 'openpose' / 'bad' / 'fps.txt').write_text('fast')
@@ -224,6 +227,9 @@ def test_fps_constant_and_bad_fps_file(roots):
     assert load_poses(roots[0] / 'toy' / 'poses' / 'good.npz')['fps'] == 24.0
     assert not (roots[0] / 'toy' / 'poses' / 'bad.npz').exists()
     assert 'fps.txt' in proc.stdout and "'fast'" in proc.stdout
+    (roots[0] / 'toy' / 'meta.json').write_text(json.dumps({'fps': 25, 'clips': {}}))
+    run_script('parse.py', '--dataset=toy', '--fps=24')
+    assert load_poses(roots[0] / 'toy' / 'poses' / 'good.npz')['fps'] == 25.0
 
 
 def test_no_clip_at_all_is_an_error(roots):
