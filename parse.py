@@ -13,6 +13,7 @@ Imports stay light (numpy, tqdm) so that the stage starts fast.
 import glob
 import math
 import os
+import re
 import sys
 import time
 
@@ -34,6 +35,8 @@ merge_fragments = True  # take joints the dancer's detection lacks from split-of
 min_joints = 5          # a frame is usable when the dancer is seen there with at least this many joints
 min_frames = 10         # clips with fewer usable frames are skipped
 settings = configure(globals())
+
+FRAME_NUMBER = re.compile(r'_(\d+)_keypoints\.json$')  # OpenPose's <video>_<12-digit frame>_keypoints.json
 
 
 def positive_number(value):
@@ -103,13 +106,24 @@ bar = tqdm(total=sum(len(paths) for _, paths in clips), unit='frame', desc='pars
 for folder, paths in clips:
     # Not l2d.io.clip_name: folder names such as 'spin_v1.2' have dots that are not extensions.
     clip = os.path.basename(os.path.normpath(folder))
-    frames_people = []
-    for path in paths:
+    # File k is frame k of the video: a missing file is an empty frame, so that the poses keep time with the music.
+    numbers = [int(m.group(1)) if m else None for m in map(FRAME_NUMBER.search, paths)]
+    if None in numbers:  # not named after a video's frames (e.g. OpenPose run on images): in file order
+        numbers = list(range(len(paths)))
+    if len(set(numbers)) < len(numbers):
+        bar.write(f"skipped {folder}: frame numbers repeat (files of more than one video?)")
+        bar.update(len(paths))
+        continue
+    missing = sorted(set(range(numbers[-1] + 1)) - set(numbers))
+    if missing:
+        bar.write(f"{folder}: no file for {len(missing)} frames ({', '.join(map(str, missing[:5]))}"
+                  f"{', ...' if len(missing) > 5 else ''}): read as empty frames")
+    frames_people = [[] for _ in range(numbers[-1] + 1)]
+    for number, path in zip(numbers, paths):
         try:
-            frames_people.append(read_frame(path))
+            frames_people[number] = read_frame(path)
         except InputError as e:
             bar.write(f"{e}: read as an empty frame")
-            frames_people.append([])
         bar.update()
     n_read += len(paths)
     try:
@@ -123,16 +137,17 @@ for folder, paths in clips:
     usable = int((joints_seen >= max(min_joints, 1)).sum())
     if usable < max(min_frames, 1):
         bar.write(f"skipped {folder}: the dancer is seen (>= {min_joints} joints of confidence >= "
-                  f"{min_confidence}) in only {usable} of {len(paths)} frames, fewer than min_frames={min_frames}")
+                  f"{min_confidence}) in only {usable} of {len(frames_people)} frames, fewer than "
+                  f"min_frames={min_frames}")
         continue
     poses, confidences = fill_gaps(poses, confidences, min_confidence)
     save_poses(data_dir(dataset, 'poses', clip + '.npz'), poses, confidences, clip_rate, os.path.abspath(folder),
                settings, fps_source=fps_source)
-    bar.write(f"{clip}: {len(paths)} frames at {clip_rate:.3f} fps (from {fps_source}), dancer seen in "
+    bar.write(f"{clip}: {len(frames_people)} frames at {clip_rate:.3f} fps (from {fps_source}), dancer seen in "
               f"{int((joints_seen > 0).sum())}, usable {usable}, {100 * float((confidences == 0).mean()):.0f}% of "
               f"joints filled")
     n_parsed += 1
-    n_frames += len(paths)
+    n_frames += len(frames_people)
 bar.close()
 
 elapsed_s = time.perf_counter() - start_time

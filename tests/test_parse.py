@@ -239,3 +239,17 @@ def test_no_clip_at_all_is_an_error(roots):
     assert 'no clip could be parsed' in proc.stderr
     proc = run_script('parse.py', '--dataset=missing', check=False)
     assert proc.returncode != 0 and 'missing' in proc.stderr and 'no clip folders' in proc.stderr
+
+
+def test_missing_frame_files_keep_the_clip_in_time(roots):
+    folder = roots[0] / 'toy' / 'openpose' / 'gappy'
+    dancer = dancer_frames(20)
+    write_clip(folder, [[d] for d in dancer], video='gappy')
+    for t in (0, 7, 8):
+        (folder / frame_filename('gappy', t)).unlink()
+    proc = run_script('parse.py', '--dataset=toy')
+    assert 'no file for 3 frames (0, 7, 8)' in proc.stdout
+    d = load_poses(roots[0] / 'toy' / 'poses' / 'gappy.npz')
+    assert d['poses'].shape == (20, 15, 2)
+    assert (d['confidences'][[0, 7, 8]] == 0).all() and (d['confidences'][[1, 6, 9]] > 0).all()
+    np.testing.assert_allclose(d['poses'][1:], np.array(dancer)[1:, :, :2], atol=1e-3)  # walking at constant speed
