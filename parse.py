@@ -110,8 +110,10 @@ for folder, paths in clips:
     numbers = [int(m.group(1)) if m else None for m in map(FRAME_NUMBER.search, paths)]
     if None in numbers:  # not named after a video's frames (e.g. OpenPose run on images): in file order
         numbers = list(range(len(paths)))
-    if len(set(numbers)) < len(numbers):
-        bar.write(f"skipped {folder}: frame numbers repeat (files of more than one video?)")
+    if len(set(numbers)) < len(numbers) or numbers[-1] >= 2 * len(numbers):
+        bar.write(f"skipped {folder}: {len(paths)} files numbered up to frame {numbers[-1]}, "
+                  f"{'some numbers twice' if len(set(numbers)) < len(numbers) else 'most files missing'} "
+                  f"(not one video's frames?)")
         bar.update(len(paths))
         continue
     missing = sorted(set(range(numbers[-1] + 1)) - set(numbers))

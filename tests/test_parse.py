@@ -253,3 +253,6 @@ def test_missing_frame_files_keep_the_clip_in_time(roots):
     assert d['poses'].shape == (20, 15, 2)
     assert (d['confidences'][[0, 7, 8]] == 0).all() and (d['confidences'][[1, 6, 9]] > 0).all()
     np.testing.assert_allclose(d['poses'][1:], np.array(dancer)[1:, :, :2], atol=1e-3)  # walking at constant speed
+    write_frame(str(folder / frame_filename('gappy', 1000)), [dancer[0]])
+    proc = run_script('parse.py', '--dataset=toy', check=False)
+    assert proc.returncode != 0 and 'skipped' in proc.stdout and 'numbered up to frame 1000' in proc.stdout
