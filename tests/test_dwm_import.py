@@ -172,4 +172,4 @@ def test_split_rule_over_every_dance_and_bad_folders_are_skipped(roots, tmp_path
 
     # Importing one dance again keeps the others' meta.json entries.
     run_script(SCRIPT, f'--source_dir={source}', '--clips=DANCE_T_5')
-    assert load_json(data / 'meta.json') == meta
+    assert load_json(data / 'meta.json')['clips'] == meta['clips']

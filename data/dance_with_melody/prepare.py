@@ -226,7 +226,7 @@ bar.close()
 pose_dir = data_dir(dataset, 'poses')
 imported = sorted(name[:-len('.npz')] for name in (os.listdir(pose_dir) if os.path.isdir(pose_dir) else ())
                   if name.endswith('.npz') and dance_type(name[:-len('.npz')]))
-meta = {'label_kind': 'dance type', 'fps': FPS, 'label_names': DANCE_TYPES,
+meta = {'label_kind': 'dance type', 'fps': FPS, 'label_names': DANCE_TYPES, 'settings': settings,
         'clips': {clip: {'label': dance_type(clip), 'split': 'test' if clip in TEST_CLIPS else 'train'}
                   for clip in imported}}
 save_json(data_dir(dataset, 'meta.json'), meta)
