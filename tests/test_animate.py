@@ -138,12 +138,12 @@ def test_side_by_side_frames_each_sequence_in_its_own_panel(roots):
 
 def test_video_overlay_keeps_the_video_frames_and_pixel_coordinates(roots, tmp_path):
     data, out = roots
-    # A 160x120 video at 10 fps whose frame i is uniformly grey at level 40 + 8 i.
+    # A 160x96 video at 10 fps whose frame i is uniformly grey at level 40 + 8 i.
     video = tmp_path / 'grey.mp4'
-    writer = imageio_ffmpeg.write_frames(str(video), (160, 120), fps=10, macro_block_size=1, ffmpeg_log_level='error')
+    writer = imageio_ffmpeg.write_frames(str(video), (160, 96), fps=10, macro_block_size=1, ffmpeg_log_level='error')
     writer.send(None)
     for i in range(20):
-        writer.send(np.full((120, 160, 3), 40 + 8 * i, np.uint8))
+        writer.send(np.full((96, 160, 3), 40 + 8 * i, np.uint8))
     writer.close()
     poses = dancer(20, fps=10.0, centre=(40.0, 40.0), torso=8.0)  # in the video's top-left quarter
     save_poses(str(data / 'tracked.npz'), poses, np.ones((20, 15)), 10.0, str(video))
@@ -151,11 +151,11 @@ def test_video_overlay_keeps_the_video_frames_and_pixel_coordinates(roots, tmp_p
     run_script('animate.py', f'--poses={data / "tracked.npz"}', f'--video={video}', f'--out={target}',
                '--width=320', '--height=240', '--music=none')
     frames = decoded_frames(target).astype(int)
-    assert frames.shape == (20, 240, 320, 3)
+    assert frames.shape == (20, 192, 320, 3)  # the video's aspect, scaled to fit 320x240
     for i in (0, 10, 19):
-        assert abs(frames[i, 200, 300].mean() - (40 + 8 * i)) < 6, "the output should show the video's own frame"
+        assert abs(frames[i, 150, 300].mean() - (40 + 8 * i)) < 6, "the output should show the video's own frame"
         assert abs(frames[i, 80:, 160:].mean() - (40 + 8 * i)) < 6, "nothing drawn outside the figure's place"
-        neck = np.round(poses[i, 1] * 2).astype(int)  # video 160x120 shown at 320x240: twice the pixels
+        neck = np.round(poses[i, 1] * 2).astype(int)  # the video is shown at twice its size
         x, y = neck
         patch = frames[i, y - 2:y + 3, x - 2:x + 3].reshape(-1, 3)
         assert (np.abs(patch - (40 + 8 * i)).sum(axis=1) > 150).any(), "the neck should be drawn where it is"
