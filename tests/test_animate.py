@@ -106,7 +106,8 @@ def test_music_clip_cuts_pads_and_delays(tmp_path):
 
 def test_gif_output(roots):
     make_clip(roots, n_frames=12, fps=10.0, music_s=3.0)
-    proc = run_script('animate.py', '--dataset=toy', '--poses=clip', '--gif=True', '--width=160', '--height=120')
+    # No --poses: the dataset's first clip.
+    proc = run_script('animate.py', '--dataset=toy', '--gif=True', '--width=160', '--height=120')
     path = roots[1] / 'toy' / 'animations' / 'clip.gif'
     assert str(path) in proc.stdout
     from PIL import Image
