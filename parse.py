@@ -100,7 +100,7 @@ for folder in folders:
     except InputError as e:
         print(f"skipped: {e}")
 
-start_time = time.perf_counter()
+start_time, start_cpu_s = time.perf_counter(), time.process_time()
 n_parsed = n_frames = n_read = 0
 bar = tqdm(total=sum(len(paths) for _, paths in clips), unit='frame', desc='parse', mininterval=0.5)
 for folder, paths in clips:
@@ -152,8 +152,9 @@ for folder, paths in clips:
     n_frames += len(frames_people)
 bar.close()
 
-elapsed_s = time.perf_counter() - start_time
+elapsed_s, cpu_s = time.perf_counter() - start_time, time.process_time() - start_cpu_s
 print(f"parsed {n_parsed} of {len(folders)} clips ({n_frames} frames) -> {data_dir(dataset, 'poses')}; "
-      f"read {n_read} frames in {elapsed_s:.2f} s ({n_read / max(elapsed_s, 1e-9):.0f} frames/s)")
+      f"read {n_read} frames in {elapsed_s:.2f} s ({n_read / max(elapsed_s, 1e-9):.0f} frames/s; "
+      f"{cpu_s:.2f} s of CPU time)")
 if n_parsed == 0:
     sys.exit("error: no clip could be parsed")
