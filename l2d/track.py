@@ -59,18 +59,19 @@ def main_person(frames_people, min_confidence, start_frames=10):
 
 
 def _extent(points):
-    """Diagonal of the bounding box of a list of (x, y, ...) points."""
+    """Diagonal of the bounding box of a list of (x, y) points."""
     xs, ys = [p[0] for p in points], [p[1] for p in points]
     return math.hypot(max(xs) - min(xs), max(ys) - min(ys))
 
 
-def _follow(keypoints, seen, sizes, first, order, start, max_jump, min_size_ratio, merge_fragments, track):
+def _follow(keypoints, points, seen, sizes, first, order, start, max_jump, min_size_ratio, merge_fragments, track):
     """Follow the detection `start` through the frames in `order`, writing each frame's match into `track`.
 
-    keypoints [N][15][3], seen [N][15], sizes [N]: all detections of the clip as nested Python lists, frame t's
-    being first[t]:first[t + 1]; track (T, 15, 3) is left at zero where there is no match. This loop is most of
-    parse.py's time, and on a few detections of 15 joints plain Python is faster than numpy's per-call cost."""
-    reference = [xyc[:2] for xyc in keypoints[start]]  # last known (x, y) of each joint
+    keypoints (N, 15, 3): all detections of the clip, frame t's being first[t]:first[t + 1]; points [N][15][2],
+    seen [N][15] and sizes [N]: their (x, y), seen joints and body sizes as Python lists. track (T, 15, 3) is
+    left at zero where there is no match. This loop is most of parse.py's time, and on a few detections of 15
+    joints plain Python is faster than numpy's per-call cost."""
+    reference = list(points[start])  # last known (x, y) of each joint
     known = list(seen[start])
     # Floored so that a person seen as a single joint can still be followed a little.
     size = max(sizes[start], 1.0)
@@ -80,7 +81,7 @@ def _follow(keypoints, seen, sizes, first, order, start, max_jump, min_size_rati
         allowed_squared = (max_jump * size * frames_since_match) ** 2
         candidates = []  # (median squared jump, detection, largest squared jump), of detections near enough
         for i in range(first[t], first[t + 1]):
-            person, person_seen = keypoints[i], seen[i]
+            person, person_seen = points[i], seen[i]
             shared = [j for j in JOINTS if person_seen[j] and known[j]]
             if not shared:
                 continue
@@ -100,8 +101,8 @@ def _follow(keypoints, seen, sizes, first, order, start, max_jump, min_size_rati
             continue
         candidates.sort()
         best = candidates[0][1]
-        matched, matched_size = list(seen[best]), sizes[best]
-        merged = list(keypoints[best])
+        track[t] = keypoints[best]
+        matched, matched_points, matched_size = list(seen[best]), list(points[best]), sizes[best]
         if merge_fragments:
             # OpenPose sometimes splits one person in two (e.g. arms and legs): a detection every joint of which
             # lies where the dancer's joints were gives the joints the best match lacks.
@@ -109,14 +110,14 @@ def _follow(keypoints, seen, sizes, first, order, start, max_jump, min_size_rati
                 if largest_squared_jump <= allowed_squared:
                     for j in JOINTS:
                         if seen[i][j] and not matched[j]:
-                            merged[j], matched[j], matched_size = keypoints[i][j], True, None
-        track[t] = merged
+                            track[t, j] = keypoints[i, j]
+                            matched[j], matched_points[j], matched_size = True, points[i][j], None
         matched_joints = [j for j in JOINTS if matched[j]]
         for j in matched_joints:
-            reference[j], known[j] = merged[j][:2], True
+            reference[j], known[j] = matched_points[j], True
         if len(matched_joints) >= NUM_JOINTS // 2:
             if matched_size is None:
-                matched_size = _extent([merged[j] for j in matched_joints])
+                matched_size = _extent([matched_points[j] for j in matched_joints])
             size = max(matched_size, 1.0)
         frames_since_match = 0
 
@@ -146,8 +147,8 @@ def select_track(frames_people, min_confidence=0.1, max_jump=0.3, min_size_ratio
         t0, i0 = start
         start = first[t0] + i0
         track[t0] = keypoints[start]
-        clip = (keypoints.tolist(), seen_joints(keypoints, min_confidence).tolist(),
-                body_sizes(keypoints, min_confidence).tolist(), first)
+        clip = (keypoints, keypoints[..., :2].astype(np.float64).tolist(),
+                seen_joints(keypoints, min_confidence).tolist(), body_sizes(keypoints, min_confidence).tolist(), first)
         follow = (start, max_jump, min_size_ratio, merge_fragments, track)
         _follow(*clip, range(t0 + 1, len(frames_people)), *follow)
         _follow(*clip, range(t0 - 1, -1, -1), *follow)
