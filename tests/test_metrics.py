@@ -1,8 +1,12 @@
 import numpy as np
 import pytest
 
-from l2d.metrics import (HIT_TOLERANCE_S, beat_align_score, beat_coverage, beat_hit_rate, beat_metrics,
-                         motion_beats, motion_speed, nearest_distance_s, shifted_beats)
+from l2d.metrics import (HIT_TOLERANCE_S, N_GEOMETRIC, N_KINETIC, beat_align_score, beat_coverage, beat_hit_rate,
+                         beat_metrics, beat_period_s, dance_features, diversity, dominant_period_s, fid,
+                         frechet_distance, geometric_features, geometric_relations, kinetic_features,
+                         limb_excess_rate, mean_jerk, motion_beats, motion_speed, multimodality,
+                         nearest_distance_s, period_match, segments, shifted_beats, standardize, style_accuracy)
+from l2d.skeleton import J, bone_lengths
 
 FPS = 30
 BEAT_S = 0.4  # 150 BPM: 12 frames a beat, half a beat is a whole 6 frames
@@ -48,6 +52,7 @@ def test_minima_on_the_beats_score_one():
     assert m['bas'] == pytest.approx(1.0, abs=1e-9)
     assert m['coverage'] == 1.0 and m['hit_rate'] == 1.0
     assert m['bas_shifted'] < 0.01  # the off-beats are 0.2 s from every motion beat
+    assert m['hit_rate_shifted'] == 0.0
 
 
 def test_minima_half_a_beat_off_score_low():
@@ -110,3 +115,176 @@ def test_still_dancer_has_no_motion_beats():
     assert len(motion_beats(poses, FPS)) == 0
     m = beat_metrics(poses, FPS, inner_beats(6))
     assert m['bas'] == 0.0 and m['coverage'] == 0.0 and np.isnan(m['hit_rate'])
+
+
+# ---- periods ---------------------------------------------------------------------------------------------------
+
+def test_dominant_period_is_the_pause_period():
+    # The swinging dance stops once a beat: its speed repeats every beat (0.4 s).
+    period = dominant_period_s(swinging_dance(40), FPS)
+    assert period == pytest.approx(BEAT_S, rel=0.03)
+    assert period_match(period, beat_period_s(inner_beats(40))) == 'beat'
+    # Against a song twice as fast, the same motion repeats every 2 beats; against a slow song it matches nothing.
+    assert period_match(period, BEAT_S / 2) == '2 beats'
+    assert period_match(period, BEAT_S * 1.7) == 'none'
+    assert np.isnan(dominant_period_s(np.ones((90, 15, 2)), FPS))
+    assert period_match(float('nan'), BEAT_S) == 'none'
+
+
+def test_dominant_period_of_a_bar_long_move():
+    # Pauses at 0, 1, 2 beats, then a held third beat: the pattern repeats every 3 beats (a waltz bar).
+    t_s = np.arange(int(30 * BEAT_S * FPS)) / FPS
+    phase = (t_s / BEAT_S) % 3
+    x = np.where(phase < 2, np.cos(np.pi * phase), 1.0)
+    poses = np.zeros((len(t_s), 15, 2))
+    poses[:, :, 0] = 40 * x[:, None]
+    period = dominant_period_s(poses, FPS)
+    assert period == pytest.approx(3 * BEAT_S, rel=0.03)
+    assert period_match(period, BEAT_S) == '3 beats'
+
+
+# ---- features --------------------------------------------------------------------------------------------------
+
+def standing_pose():
+    """A front-facing pose in torso lengths (Neck-MidHip = 1), MidHip at the origin, y down."""
+    pose = np.zeros((15, 2))
+    named = {'Nose': (0, -1.4), 'Neck': (0, -1.0), 'RShoulder': (-0.4, -1.0), 'RElbow': (-0.5, -0.5),
+             'RWrist': (-0.5, 0.0), 'LShoulder': (0.4, -1.0), 'LElbow': (0.5, -0.5), 'LWrist': (0.5, 0.0),
+             'MidHip': (0, 0), 'RHip': (-0.2, 0), 'RKnee': (-0.2, 0.9), 'RAnkle': (-0.2, 1.8),
+             'LHip': (0.2, 0), 'LKnee': (0.2, 0.9), 'LAnkle': (0.2, 1.8)}
+    for name, xy in named.items():
+        pose[J[name]] = xy
+    return pose
+
+
+def test_kinetic_features_of_a_constant_velocity_and_a_still_body():
+    poses = np.repeat(standing_pose()[None], 20, axis=0)
+    poses[:, J['RWrist'], 0] += np.arange(20) * 0.1  # 0.1 torso lengths per frame: 3 per second sideways
+    poses[:, J['LWrist'], 1] += np.arange(20) * 0.2  # 6 per second down
+    k = kinetic_features(poses, FPS)
+    assert k.shape == (N_KINETIC,)
+    horizontal, vertical, acceleration = k[:15], k[15:30], k[30:]
+    assert horizontal[J['RWrist']] == pytest.approx(0.5 * 3.0 ** 2)
+    assert vertical[J['LWrist']] == pytest.approx(0.5 * 6.0 ** 2)
+    assert horizontal[J['LWrist']] == vertical[J['RWrist']] == 0.0
+    np.testing.assert_allclose(acceleration, 0.0, atol=1e-9)  # constant velocity
+    assert np.count_nonzero(horizontal) == 1 and np.count_nonzero(vertical) == 1
+    # A faster dance has more kinetic energy, quadratically.
+    fast = kinetic_features(swinging_dance(8), FPS)
+    slow = kinetic_features(swinging_dance(8) * 0.5, FPS)
+    np.testing.assert_allclose(fast[:30], 4 * slow[:30])
+    np.testing.assert_allclose(fast[30:], 2 * slow[30:])
+
+
+def test_geometric_relations_measure_the_pose():
+    pose = standing_pose()
+    r = geometric_relations(pose[None])[0]
+    assert r.shape == (N_GEOMETRIC // 2,)
+    assert r[0] == pytest.approx(1.0)  # wrists 1 torso length apart
+    assert r[1] == pytest.approx(0.4)  # ankles
+    assert r[7] == pytest.approx(-1.0)  # right wrist one torso length BELOW its shoulder
+    assert r[11] == pytest.approx(0.0)  # ankles level
+    assert r[12] == pytest.approx(0.4)  # nose above neck
+    assert r[13] == pytest.approx(0.0)  # upright torso
+    assert r[20] == pytest.approx(np.pi, abs=1e-3) and r[21] == pytest.approx(np.pi, abs=1e-3)  # straight knees
+    raised = pose.copy()
+    raised[J['RWrist']] = (-0.5, -1.6)  # the right hand up above the head
+    r_raised = geometric_relations(raised[None])[0]
+    assert r_raised[7] == pytest.approx(0.6)
+    # In pixels, twice as big and moved: the same relations (torso-length units).
+    np.testing.assert_allclose(geometric_relations(raised[None] * 200 + 300)[0], r_raised, atol=1e-4)
+    g = geometric_features(np.stack([pose, raised]))
+    assert g.shape == (N_GEOMETRIC,)
+    assert g[7] == pytest.approx(-0.2) and g[24 + 7] == pytest.approx(0.8)  # mean and std of the wrist height
+
+
+def test_segments_and_dance_features():
+    np.testing.assert_array_equal(segments(100, 10, 3.0), [[0, 30], [30, 60], [60, 90]])
+    np.testing.assert_array_equal(segments(20, 10, 3.0), [[0, 20]])
+    kinetic, geometric = dance_features(swinging_dance(25), FPS, segment_s=2.0)  # 10 s: 5 segments
+    assert kinetic.shape == (5, N_KINETIC) and geometric.shape == (5, N_GEOMETRIC)
+    np.testing.assert_allclose(kinetic, kinetic[:1].repeat(5, 0), rtol=1e-6)  # a steady dance: equal segments
+
+
+# ---- FID, diversity, multimodality -----------------------------------------------------------------------------
+
+def test_frechet_distance_of_known_gaussians():
+    rng = np.random.default_rng(0)
+    a = rng.normal(0, 1, (4000, 3))
+    assert frechet_distance(a, rng.normal(0, 1, (4000, 3))) < 0.02
+    # Means 2 apart in one dimension: |mu_a - mu_b|^2 = 4.
+    assert frechet_distance(a, a + [2.0, 0, 0]) == pytest.approx(4.0, abs=1e-6)
+    # Unit vs doubled std in every dimension: 3 * (1 + 4 - 2 * 2) = 3.
+    assert frechet_distance(a, 2 * a) == pytest.approx(3.0 * np.mean(a.var(0)), rel=0.01)
+    # Fewer samples than features: singular covariances still give a finite, symmetric distance.
+    few_a, few_b = rng.normal(0, 1, (5, 20)), rng.normal(1, 1, (6, 20))
+    d = frechet_distance(few_a, few_b)
+    assert np.isfinite(d) and d == pytest.approx(frechet_distance(few_b, few_a), rel=1e-3)
+    with pytest.raises(ValueError):
+        frechet_distance(a[:1], a)
+
+
+def test_fid_uses_the_reference_statistics():
+    rng = np.random.default_rng(1)
+    real = rng.normal([0, 100], [1, 50], (3000, 2))
+    # A shift of one real std in each feature counts the same, whatever the feature's units.
+    assert fid(real + [1, 0], real) == pytest.approx(1.0, rel=0.02)
+    assert fid(real + [0, 50], real) == pytest.approx(1.0, rel=0.02)
+    assert fid(real, real) == pytest.approx(0.0, abs=1e-6)
+    assert fid(real + [1, 0], real, reference=real * 2) == pytest.approx(0.25, rel=0.02)
+    np.testing.assert_allclose(standardize(real, real).std(0), 1.0)
+    np.testing.assert_allclose(standardize([[5.0, 1.0]], [[5.0, 0.0], [5.0, 2.0]]), [[0.0, 0.0]])  # constant
+
+
+def test_diversity_counts_only_pairs_of_different_dances():
+    features = np.array([[0.0, 0.0], [0.0, 0.0], [3.0, 4.0]])
+    assert diversity(features, ['a', 'a', 'b']) == pytest.approx(5.0)  # the two (a, b) pairs are 5 apart
+    assert diversity(features, ['a', 'b', 'c']) == pytest.approx((0 + 5 + 5) / 3)
+    assert np.isnan(diversity(features, ['a', 'a', 'a']))
+    same = np.zeros((4, 2))
+    assert diversity(same, [0, 1, 2, 3]) == 0.0  # every dance alike: no diversity
+
+
+def test_multimodality_compares_segments_at_the_same_time():
+    one = np.array([[0.0, 0.0], [1.0, 0.0]])
+    assert multimodality([one, one]) == 0.0
+    assert multimodality([one, one + [0, 2], one + [0, 4]]) == pytest.approx((2 + 4 + 2) / 3)
+    assert multimodality([one, np.array([[0.0, 1.0]])]) == pytest.approx(1.0)  # shortest S
+    with pytest.raises(ValueError):
+        multimodality([one])
+
+
+# ---- music responsiveness --------------------------------------------------------------------------------------
+
+def test_style_accuracy_tells_styles_apart_and_chance_when_not():
+    rng = np.random.default_rng(0)
+    labels = np.repeat(['slow', 'fast'], 40)
+    features = np.where(labels[:, None] == 'fast', 3.0, 0.0) + rng.normal(0, 0.5, (80, 4))
+    test_labels = np.repeat(['slow', 'fast'], 20)
+    good = np.where(test_labels[:, None] == 'fast', 3.0, 0.0) + rng.normal(0, 0.5, (40, 4))
+    same = np.full((40, 4), 1.5)  # one dance for every song
+    scores = style_accuracy(features, labels, {'good': (good, test_labels), 'same': (same, test_labels)})
+    assert scores['good'] > 0.95
+    assert scores['same'] == pytest.approx(0.5)  # one class for all: half right
+
+
+# ---- body plausibility -----------------------------------------------------------------------------------------
+
+def test_mean_jerk_of_a_cubic_and_of_noise():
+    t = np.arange(30) / FPS
+    poses = np.zeros((30, 15, 2))
+    poses[:, :, 0] = (t ** 3)[:, None]  # third derivative 6 everywhere
+    assert mean_jerk(poses, FPS) == pytest.approx(6.0, rel=1e-6)
+    smooth = mean_jerk(swinging_dance(8), FPS)
+    noisy = mean_jerk(swinging_dance(8) + np.random.default_rng(0).normal(0, 1, (96, 15, 2)), FPS)
+    assert noisy > 10 * smooth
+
+
+def test_limb_excess_rate_counts_frames_with_a_too_long_bone():
+    real = np.repeat(standing_pose()[None], 10, axis=0)
+    longest = bone_lengths(real).max(0)
+    dance = real.copy()
+    dance[2, J['RWrist'], 1] += 0.5  # forearm stretched in 2 of 10 frames
+    dance[7, J['LAnkle'], 1] += 0.01
+    assert limb_excess_rate(dance, longest) == pytest.approx(0.2)
+    assert limb_excess_rate(real, longest) == 0.0
