@@ -13,7 +13,6 @@ Imports stay light (numpy, tqdm) so that the stage starts fast.
 import glob
 import math
 import os
-import re
 import sys
 import time
 
@@ -21,7 +20,7 @@ from tqdm import tqdm
 
 from l2d.config import configure
 from l2d.io import VIDEO_EXTENSIONS, InputError, data_dir, find_media, load_json, save_poses, video_info
-from l2d.openpose import frame_paths, read_frame
+from l2d.openpose import frame_number, frame_paths, read_frame
 from l2d.track import fill_gaps, select_track
 
 dataset = 'demo'
@@ -35,9 +34,6 @@ merge_fragments = True  # take joints the dancer's detection lacks from split-of
 min_joints = 5          # a frame is usable when the dancer is seen there with at least this many joints
 min_frames = 10         # clips with fewer usable frames are skipped
 settings = configure(globals())
-
-FRAME_NUMBER = re.compile(r'_(\d+)_keypoints\.json$')  # OpenPose's <video>_<12-digit frame>_keypoints.json
-
 
 def positive_number(value):
     """float(value) when it is a finite number > 0 (a number or its text), else None."""
@@ -107,7 +103,7 @@ for folder, paths in clips:
     # Not l2d.io.clip_name: folder names such as 'spin_v1.2' have dots that are not extensions.
     clip = os.path.basename(os.path.normpath(folder))
     # File k is frame k of the video: a missing file is an empty frame, so that the poses keep time with the music.
-    numbers = [int(m.group(1)) if m else None for m in map(FRAME_NUMBER.search, paths)]
+    numbers = [frame_number(p) for p in paths]
     if None in numbers:  # not named after a video's frames (e.g. OpenPose run on images): in file order
         numbers = list(range(len(paths)))
     if len(set(numbers)) < len(numbers) or numbers[-1] >= 2 * len(numbers):

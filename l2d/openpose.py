@@ -16,17 +16,19 @@ from .skeleton import COCO18_HIPS, COCO18_INDEX, NUM_JOINTS
 _FRAME_RE = re.compile(r'_(\d+)_keypoints\.json$')
 
 
+def frame_number(path):
+    """Frame number in an OpenPose file name ``<video>_<frame>_keypoints.json``, or None if it has none."""
+    m = _FRAME_RE.search(path)
+    return int(m.group(1)) if m else None
+
+
 def frame_paths(folder):
     """Sorted paths of the ``*_keypoints.json`` files of one clip, by frame number.
     InputError naming the folder when it has none."""
     paths = glob.glob(os.path.join(glob.escape(folder), '*_keypoints.json'))
     if not paths:
         raise InputError(f"{folder}: no *_keypoints.json files")
-
-    def frame_number(p):
-        m = _FRAME_RE.search(p)
-        return (int(m.group(1)) if m else -1, p)
-    return sorted(paths, key=frame_number)
+    return sorted(paths, key=lambda p: (frame_number(p) if frame_number(p) is not None else -1, p))
 
 
 def keypoints_to_body15(flat):
