@@ -21,7 +21,6 @@ import sys
 import time
 
 import numpy as np
-import torch
 
 from l2d.config import configure
 from l2d.io import (AUDIO_EXTENSIONS, InputError, clip_name, data_dir, find_media, load_audio, load_poses, out_dir,
@@ -38,21 +37,21 @@ seed = 0
 blend_s = 0.12  # seconds of blending on each side of a move boundary
 video = True  # with --music: write the MP4
 compare_video = True  # without --music: a side-by-side real-vs-generated MP4 of the first test dance
-device = 'auto'
+device = 'auto'  # 'auto': cuda if available, else cpu
 settings = configure(globals())
-
-if device == 'auto':
-    device = 'cuda' if torch.cuda.is_available() else 'cpu'
 
 
 def dancer_generator(dataset, device):
     """Load train.py's checkpoint of `dataset`. Returns a dict: fps, root (2,) and scale (pixels) to place a dancer,
     generate(music, n_frames, seed, greedy=False) -> {'normed': (n_frames, 15, 2), 'moves': (N,), 'bounds': (N, 2)},
     and score_moves(music, bounds, labels) -> (teacher-forced argmax moves (N,), free-running greedy moves (N,))."""
-    from models.dancer import Dancer
     path = out_dir(dataset, 'dancer', 'ckpt.pt')
     if not os.path.isfile(path):
         raise InputError(f"{path} not found (run `python train.py --dataset={dataset}` first)")
+    import torch
+    from models.dancer import Dancer
+    if device == 'auto':
+        device = 'cuda' if torch.cuda.is_available() else 'cpu'
     try:
         ckpt = torch.load(path, map_location=device, weights_only=False)
     except Exception as e:  # torch raises many types for a damaged file
@@ -95,13 +94,18 @@ def dancer_generator(dataset, device):
 GENERATORS = {'dancer': dancer_generator}
 
 
-def song_features(path, fps):
-    """Decode a song and compute its music features on the pose grid; InputError for an unreadable or empty song."""
-    from l2d.audio import music_features
+def read_song(path):
+    """Decode a song -> (samples, sr); InputError for an unreadable or empty (or silent) one."""
     samples, sr = load_audio(path, sr=None)
-    if len(samples) < sr / fps or not np.any(samples):
+    if len(samples) < sr * 0.1 or not np.any(samples):
         raise InputError(f"{path}: empty or silent song ({len(samples) / sr:.2f} s)")
+    return samples, sr
+
+
+def song_features(samples, sr, fps):
+    """Music features of a song on the pose grid (l2d.audio.music_features), without its warnings."""
     import warnings
+    from l2d.audio import music_features
     with warnings.catch_warnings():
         warnings.simplefilter('ignore')
         return music_features(samples, sr, fps)
@@ -110,6 +114,7 @@ def song_features(path, fps):
 if model not in GENERATORS:
     sys.exit(f"error: unknown model {model!r} (known: {', '.join(GENERATORS)})")
 try:
+    song_audio = read_song(music) if music else None
     dancer = GENERATORS[model](dataset, device)
 except InputError as e:
     sys.exit(f"error: {e}")
@@ -118,11 +123,11 @@ fps = dancer['fps']
 # ---- one song ----------------------------------------------------------------------------------------------------
 if music:
     song = clip_name(music)
+    features = song_features(*song_audio, fps)
     try:
-        features = song_features(music, fps)
         dance = dancer['generate'](features, len(features['mel_db']), seed)
     except InputError as e:
-        sys.exit(f"error: {e}")
+        sys.exit(f"error: {music}: {e}")
     poses = denormalize(dance['normed'], dancer['root'], dancer['scale'])
     dance_path = out_dir(dataset, 'dances', song + '.npz')
     save_poses(dance_path, poses, np.ones(poses.shape[:2], np.float32), fps, os.path.abspath(music),
@@ -184,7 +189,7 @@ for i, clip in enumerate(tqdm(test_clips, desc='test dances', unit='song')):
     audio_path = find_media(data_dir(dataset, 'audio'), clip, AUDIO_EXTENSIONS)
     if audio_path:
         started = time.perf_counter()
-        features = song_features(audio_path, fps)
+        features = song_features(*read_song(audio_path), fps)
         dancer['generate'](features, len(features['mel_db']), seed + i)
         seconds_spent += time.perf_counter() - started
         seconds_danced += len(features['mel_db']) / fps
