@@ -100,7 +100,8 @@ def _text_image(text, font, on_video):
     return image
 
 
-def _lighter(colour):
+def pale(colour):
+    """The pale version of an RGB colour, for joints filled in rather than detected (60% of the way to white)."""
     return tuple(int(c + (255 - c) * 0.6) for c in colour)
 
 
@@ -238,7 +239,7 @@ def _draw_figure(canvas, pix, filled, box, colours, bone_width, radius, pad, bac
     for (a, b), side in zip(BONES, BONE_SIDES):
         if valid[a] and valid[b]:
             if filled[a] or filled[b]:
-                draw.line((*local[a], *local[b]), fill=_lighter(colours[side]), width=max(ss, bone_width * ss * 2 // 3))
+                draw.line((*local[a], *local[b]), fill=pale(colours[side]), width=max(ss, bone_width * ss * 2 // 3))
             else:
                 draw.line((*local[a], *local[b]), fill=colours[side], width=bone_width * ss)
     r = radius * ss
@@ -247,7 +248,7 @@ def _draw_figure(canvas, pix, filled, box, colours, bone_width, radius, pad, bac
             x, y = local[j]
             colour = colours[JOINT_SIDES[j]]
             if filled[j]:
-                draw.ellipse((x - r, y - r, x + r, y + r), fill=(255, 255, 255), outline=_lighter(colour), width=ss)
+                draw.ellipse((x - r, y - r, x + r, y + r), fill=(255, 255, 255), outline=pale(colour), width=ss)
             else:
                 draw.ellipse((x - r, y - r, x + r, y + r), fill=colour)
     canvas.paste(region.reduce(ss), (x0, y0))

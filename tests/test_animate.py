@@ -3,11 +3,10 @@ import subprocess
 
 import imageio_ffmpeg
 import numpy as np
-import pytest
 from conftest import run_script
 
 from l2d.io import ffmpeg_exe, save_poses, save_wav
-from l2d.render import BACKGROUND, SIDE_COLOURS, _lighter, draw_frames, fit_box, music_clip, resample
+from l2d.render import BACKGROUND, SIDE_COLOURS, draw_frames, fit_box, music_clip, pale, resample
 
 # Joint positions of a standing figure, in torso lengths, MidHip at 0, y down.
 STANDING = np.array([[0, -1.9], [0, -1.5], [-0.45, -1.5], [-0.8, -1.0], [-1.0, -0.5], [0.45, -1.5], [0.8, -1.0],
@@ -81,7 +80,7 @@ def test_mp4_has_one_frame_per_pose_and_the_music_cut_to_the_dance(roots, tmp_pa
 
 
 def test_music_offset_skips_into_the_music_and_short_music_is_padded(roots, tmp_path):
-    data, out = roots
+    out = roots[1]
     make_clip(roots, n_frames=60)
     music = tmp_path / 'late.wav'
     save_wav(str(music), tone(2.5, 22050, silent_s=1.0), 22050)
@@ -163,7 +162,7 @@ def test_video_overlay_keeps_the_video_frames_and_pixel_coordinates(roots, tmp_p
 
 
 def test_bad_input_is_one_line_naming_the_file(roots, tmp_path):
-    data, out = roots
+    out = roots[1]
     proc = run_script('animate.py', '--dataset=toy', '--poses=missing', check=False)
     assert proc.returncode != 0
     lines = proc.stderr.strip().splitlines()
@@ -195,7 +194,7 @@ def test_filled_joints_are_pale():
     confidences = np.ones((6, 15))
     confidences[3, 4] = 0  # the right wrist was filled in
     frames = [f.astype(int) for f in draw_frames([poses], (640, 480), confidences_list=[confidences])]
-    pale_red = np.array(_lighter(SIDE_COLOURS['R']))
+    pale_red = np.array(pale(SIDE_COLOURS['R']))
     near_pale = [(np.abs(f - pale_red).sum(axis=2) < 20).sum() for f in frames]
     assert near_pale[3] > 30 and max(near_pale[:3] + near_pale[4:]) == 0
 
