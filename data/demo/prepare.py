@@ -337,7 +337,7 @@ def detector_output(clean, height_px, times_s, rng):
     idle[:, P['lean']] += 0.05 * np.sin(2 * np.pi * times_s / 3.1)
     idle[:, P['rs']] += 0.2 * np.sin(2 * np.pi * times_s / 2.3)
     idle[:, P['le']] += 0.3 * np.sin(2 * np.pi * times_s / 1.7)
-    by_height_px = height_px * rng.uniform(0.55, 0.7)
+    by_height_px = height_px * rng.uniform(0.5, 0.65)
     by_x = width * (0.08 if rng.random() < 0.5 else 0.92)       # off to the side, beyond the dancer's reach
     by_clean = stand(body_joints(idle, by_height_px), np.full(n_frames, by_x), 0.93 * height - 30.0, by_height_px)
     by_kp = detections(rng, by_clean, (0.3, 0.75), 3 * zeroed_joint_rate, 2 * low_confidence_rate)
