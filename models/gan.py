@@ -1,0 +1,295 @@
+"""The two-stage GAN dancer: a pose GAN, then a music-conditioned sequence GAN that walks its latent space.
+
+After Cai et al., "Deep Video Generation, Prediction and Completion of Human Action Sequences" (arXiv 1711.08682):
+``PoseGenerator`` maps a latent z to one pose; ``SeqGenerator`` turns an initial latent, per-frame noise and the
+music of each frame into per-frame latent shifts, summed over time, which the frozen pose generator decodes into a
+dance. ``SeqCritic`` judges (dance, music) pairs. ``generate_dance`` chains windows into a dance for a whole song.
+
+Poses are normalised as ``l2d.norm.normalize`` (MidHip-centred, torso-length units). The root (MidHip) stays
+fixed at the origin: the pose files' root tracks are mostly camera framing and travel, which a dance for an
+unseen song cannot take from anywhere, and ``eval.py`` compares MidHip-centred poses.
+
+The pose generator reads only the direction of z (it projects z onto the sphere of radius sqrt(z_dim)), so every
+latent the sequence walk reaches decodes to a pose from the training distribution; that keeps the body plausible
+for a whole song, and lets a window start from the previous window's last latent, projected back onto the sphere,
+without changing the pose (no jump at the join).
+"""
+import math
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from l2d.skeleton import BONES, MIDHIP, NUM_JOINTS
+
+POSE_DIM = NUM_JOINTS * 2
+MEL_BANDS = 16      # mel_db rows are averaged into this many bands
+TEMPO_BINS = 16     # tempogram lags are averaged into this many bins
+MUSIC_DIM = MEL_BANDS + TEMPO_BINS + 4   # + onset strength, beat indicator, sin and cos of the beat phase
+
+
+def sphere(z):
+    """Project latents onto the sphere of radius sqrt(z_dim), where the pose generator's inputs live. (..., d)."""
+    return z * math.sqrt(z.shape[-1]) / z.norm(dim=-1, keepdim=True).clamp_min(1e-6)
+
+
+def sample_latents(n, z_dim, generator=None, device='cpu'):
+    """n latents uniform on the sphere of radius sqrt(z_dim): (n, z_dim) float32."""
+    return sphere(torch.randn(n, z_dim, generator=generator).to(device))
+
+
+def mlp(sizes, out):
+    layers = []
+    for a, b in zip(sizes[:-1], sizes[1:]):
+        layers += [nn.Linear(a, b), nn.LeakyReLU(0.2)]
+    return nn.Sequential(*layers, nn.Linear(sizes[-1], out))
+
+
+class PoseGenerator(nn.Module):
+    """z (B, z_dim) -> pose (B, 15, 2), MidHip at the origin. Only the direction of z matters.
+
+    The network outputs each coordinate's offset from the training poses' mean, in units of that coordinate's
+    spread (buffers ``pose_mean``, ``pose_std``; set them with ``set_pose_stats``), so it starts near a body."""
+
+    def __init__(self, z_dim=32, hidden=128, layers=3):
+        super().__init__()
+        self.z_dim = z_dim
+        self.net = mlp([z_dim] + [hidden] * layers, POSE_DIM)
+        self.register_buffer('pose_mean', torch.zeros(NUM_JOINTS, 2))
+        self.register_buffer('pose_std', torch.ones(NUM_JOINTS, 2))
+
+    def set_pose_stats(self, poses):
+        """Mean and spread of the training poses (N, 15, 2) tensor; the spread is floored at 0.02 torso lengths."""
+        self.pose_mean.copy_(poses.mean(0))
+        self.pose_std.copy_(poses.std(0).clamp_min(0.02))
+
+    def forward(self, z):
+        pose = self.pose_mean + self.pose_std * self.net(sphere(z)).view(-1, NUM_JOINTS, 2)
+        return pose - pose[:, MIDHIP:MIDHIP + 1]
+
+
+class PoseCritic(nn.Module):
+    """pose (B, 15, 2) -> Wasserstein critic score (B,). Sees the joint positions and the bone lengths."""
+
+    def __init__(self, hidden=128, layers=3):
+        super().__init__()
+        self.net = mlp([POSE_DIM + len(BONES)] + [hidden] * layers, 1)
+
+    def forward(self, pose):
+        return self.net(torch.cat([pose.reshape(len(pose), POSE_DIM), bone_lengths(pose)], 1)).squeeze(1)
+
+
+def bone_lengths(poses):
+    """Bone lengths (..., 14) of poses (..., 15, 2), as l2d.skeleton.bone_lengths but differentiable."""
+    parents, children = zip(*BONES)
+    return (poses[..., list(children), :] - poses[..., list(parents), :]).norm(dim=-1)
+
+
+def gradient_penalty(scores, inputs):
+    """WGAN-GP term mean((|d score / d input| - 1)^2) for scores (B,) of interpolated inputs (B, ...)."""
+    grad, = torch.autograd.grad(scores.sum(), inputs, create_graph=True)
+    return ((grad.reshape(len(grad), -1).norm(dim=1) - 1) ** 2).mean()
+
+
+class SeqGenerator(nn.Module):
+    """A GRU that walks the pose generator's latent space to the music.
+
+    Inputs per frame: the music features (normalised, ``MUSIC_DIM``) through a small non-causal convolution (a few
+    frames of look-ahead, so moves can land on the beat), per-frame noise and an optional style embedding. The GRU
+    starts from a state made from the initial latent; each step emits a latent shift; latents are the running sum.
+    """
+
+    def __init__(self, z_dim=32, noise_dim=8, hidden=128, music_hidden=32, n_styles=0, style_dim=8,
+                 music_kernel=5):
+        super().__init__()
+        self.z_dim, self.noise_dim, self.hidden = z_dim, noise_dim, hidden
+        self.music = nn.Sequential(nn.Conv1d(MUSIC_DIM, music_hidden, music_kernel, padding=music_kernel // 2),
+                                   nn.LeakyReLU(0.2))
+        self.style = nn.Embedding(n_styles, style_dim) if n_styles else None
+        extra = style_dim if n_styles else 0
+        self.start = nn.Linear(z_dim + extra, hidden)
+        self.gru = nn.GRU(music_hidden + noise_dim + extra, hidden, batch_first=True)
+        self.shift = nn.Linear(hidden, z_dim)
+        nn.init.normal_(self.shift.weight, std=0.01)
+        nn.init.zeros_(self.shift.bias)
+
+    def encode_music(self, music):
+        """music (B, T, MUSIC_DIM) normalised -> (B, T, music_hidden). Run on a whole song at once."""
+        return self.music(music.transpose(1, 2)).transpose(1, 2)
+
+    def walk(self, z0, music_code, noise, style=None, state=None):
+        """Latents for consecutive frames.
+
+        z0 (B, z_dim): the latent before the first frame; music_code (B, T, music_hidden) from ``encode_music``;
+        noise (B, T, noise_dim); style (B,) long or None; state (1, B, hidden): the GRU state to continue from
+        (None starts one from z0). Returns (latents (B, T, z_dim) = z0 + cumulative sum of the shifts, state)."""
+        parts = [music_code, noise]
+        emb = None
+        if self.style is not None:
+            emb = self.style(style)
+            parts.append(emb[:, None].expand(-1, music_code.shape[1], -1))
+        if state is None:
+            start_in = z0 if emb is None else torch.cat([z0, emb], 1)
+            state = torch.tanh(self.start(start_in))[None]
+        h, state = self.gru(torch.cat(parts, 2), state)
+        return z0[:, None] + torch.cumsum(self.shift(h), 1), state
+
+    def forward(self, z0, music, noise, style=None):
+        """Latents (B, T, z_dim) for a window of normalised music (B, T, MUSIC_DIM) and noise (B, T, noise_dim)."""
+        return self.walk(z0, self.encode_music(music), noise, style)[0]
+
+
+def motion_channels(poses):
+    """poses (B, T, 15, 2) -> (B, 75, T): positions, velocities and joint speeds per frame (velocity 0 at t=0)."""
+    b, t = poses.shape[:2]
+    flat = poses.reshape(b, t, POSE_DIM)
+    vel = torch.cat([torch.zeros_like(flat[:, :1]), flat[:, 1:] - flat[:, :-1]], 1)
+    speed = vel.view(b, t, NUM_JOINTS, 2).norm(dim=-1)
+    return torch.cat([flat, vel, speed], 2).transpose(1, 2)
+
+
+class SeqCritic(nn.Module):
+    """(dance (B, T, 15, 2), music (B, T, MUSIC_DIM), style (B,) or None) -> Wasserstein critic score (B,).
+
+    A temporal convolution over the motion (positions, velocities, joint speeds) stacked with the music features
+    of the same frames, so it can tell whether moves fall on the beat, then mean-pooled over time."""
+
+    def __init__(self, hidden=128, music_hidden=32, n_styles=0, style_dim=8, kernel=5, layers=3):
+        super().__init__()
+        self.music = nn.Conv1d(MUSIC_DIM, music_hidden, 1)
+        self.style = nn.Embedding(n_styles, style_dim) if n_styles else None
+        channels = POSE_DIM * 2 + NUM_JOINTS + music_hidden + (style_dim if n_styles else 0)
+        convs = []
+        for _ in range(layers):
+            convs += [nn.Conv1d(channels, hidden, kernel, padding=kernel // 2), nn.LeakyReLU(0.2)]
+            channels = hidden
+        self.net = nn.Sequential(*convs)
+        self.out = nn.Linear(hidden, 1)
+
+    def forward(self, poses, music, style=None):
+        x = [motion_channels(poses), self.music(music.transpose(1, 2))]
+        if self.style is not None:
+            x.append(self.style(style)[:, :, None].expand(-1, -1, poses.shape[1]))
+        return self.out(self.net(torch.cat(x, 1)).mean(2)).squeeze(1)
+
+
+class StyleClassifier(nn.Module):
+    """music (B, T, MUSIC_DIM) normalised -> style logits (B, n_styles): picks a style when none is asked for."""
+
+    def __init__(self, n_styles, hidden=64, kernel=5):
+        super().__init__()
+        self.net = nn.Sequential(nn.Conv1d(MUSIC_DIM, hidden, kernel, padding=kernel // 2), nn.LeakyReLU(0.2),
+                                 nn.Conv1d(hidden, hidden, kernel, padding=kernel // 2), nn.LeakyReLU(0.2))
+        self.out = nn.Linear(hidden, n_styles)
+
+    def forward(self, music):
+        return self.out(self.net(music.transpose(1, 2)).mean(2))
+
+
+# ---- music features ---------------------------------------------------------------------------------------------
+
+def beat_phase(beats):
+    """Position of each frame between beats: (time since the last beat) / (beat period), in [0, 1).
+
+    beats: (T,) 0/1 beat indicator per frame -> (T,) float32. Before the first and after the last beat the median
+    beat period is extrapolated; with fewer than two beats the phase is 0 everywhere."""
+    beats = np.asarray(beats).reshape(-1)
+    idx = np.flatnonzero(beats > 0.5)
+    t = np.arange(len(beats), dtype=np.float64)
+    if len(idx) < 2:
+        return np.zeros(len(beats), np.float32)
+    period = float(np.median(np.diff(idx)))
+    phase = np.mod((t - idx[0]) / period, 1.0)
+    after = t >= idx[-1]
+    phase[after] = np.mod((t[after] - idx[-1]) / period, 1.0)
+    inside = (t >= idx[0]) & ~after
+    k = np.searchsorted(idx, t[inside], side='right') - 1
+    phase[inside] = (t[inside] - idx[k]) / (idx[k + 1] - idx[k])
+    return phase.astype(np.float32)
+
+
+def pool_columns(x, n):
+    """Average the columns of x (T, D) into n nearly equal groups -> (T, n)."""
+    return np.stack([g.mean(1) for g in np.array_split(np.asarray(x, np.float32), n, axis=1)], 1)
+
+
+def music_inputs(music, n_frames=None):
+    """Per-frame raw (not yet normalised) music inputs of the sequence GAN from l2d.audio features.
+
+    music: dict with mel_db (T, 128), tempogram (T, L), onset_strength (T,), beats (T,) 0/1; n_frames: keep the
+    first n rows (default all). Returns (n_frames, MUSIC_DIM) float32: mel bands, tempogram bins, onset strength,
+    beat indicator, sin and cos of the beat phase (so the walk knows where the next beat falls)."""
+    n = len(music['beats']) if n_frames is None else n_frames
+    for key in ('mel_db', 'tempogram', 'onset_strength', 'beats'):
+        if len(music[key]) < n:
+            raise ValueError(f"music '{key}' has {len(music[key])} frames, {n} needed")
+    phase = 2 * np.pi * beat_phase(music['beats'])[:n]
+    return np.concatenate([pool_columns(music['mel_db'][:n], MEL_BANDS),
+                           pool_columns(music['tempogram'][:n], TEMPO_BINS),
+                           np.asarray(music['onset_strength'][:n], np.float32)[:, None],
+                           np.asarray(music['beats'][:n], np.float32)[:, None],
+                           np.sin(phase)[:, None], np.cos(phase)[:, None]], 1).astype(np.float32)
+
+
+# ---- generation -------------------------------------------------------------------------------------------------
+
+def load_models(checkpoint, device='cpu'):
+    """(pose generator, sequence generator, style classifier or None) from a train_seq.py checkpoint dict,
+    in eval mode on `device`."""
+    pose_g = PoseGenerator(**checkpoint['pose_g_args'])
+    pose_g.load_state_dict(checkpoint['pose_g'])
+    seq_g = SeqGenerator(**checkpoint['seq_g_args'])
+    seq_g.load_state_dict(checkpoint['seq_g'])
+    classifier = None
+    if checkpoint.get('classifier') is not None:
+        classifier = StyleClassifier(len(checkpoint['styles']))
+        classifier.load_state_dict(checkpoint['classifier'])
+    return tuple(m if m is None else m.to(device).eval() for m in (pose_g, seq_g, classifier))
+
+
+def style_probabilities(classifier, music, window):
+    """Style probabilities for a whole song: the classifier's softmax averaged over windows of `window` frames.
+    music: (1, T, MUSIC_DIM) normalised -> (n_styles,) tensor."""
+    chunks = [music[:, s:s + window] for s in range(0, music.shape[1], window)]
+    probs = torch.stack([F.softmax(classifier(c), 1)[0] * c.shape[1] for c in chunks]).sum(0)
+    return probs / probs.sum()
+
+
+@torch.no_grad()
+def generate_dance(checkpoint, music, n_frames, seed, style=None, device='cpu'):
+    """A dance for a whole song, window by window, each window continuing from where the previous one ended.
+
+    checkpoint: dict from ``torch.load('out/<ds>/gan_seq/ckpt.pt')``; music: dict of l2d.audio features of the song
+    (rows = frames at the checkpoint's fps, at least n_frames rows); n_frames: length of the dance; seed: int (the
+    same seed gives the same dance, different seeds differ); style: a label of ``checkpoint['styles']``, or None to
+    sample one from the music classifier (models trained without styles ignore it); device: torch device.
+    Returns normalised poses (n_frames, 15, 2) float32: MidHip at the origin, torso-length units (l2d.norm).
+
+    Each window carries the GRU state and the last latent (projected onto the sphere, which leaves its pose as it
+    is) into the next, so the dance has no jump at the joins."""
+    pose_g, seq_g, classifier = load_models(checkpoint, device)
+    rng = torch.Generator().manual_seed(int(seed))
+    raw = torch.from_numpy(music_inputs(music, n_frames))
+    normed = ((raw - checkpoint['music_mean']) / checkpoint['music_std'])[None].to(device)
+    style_index = None
+    if seq_g.style is not None:
+        if style is None:
+            probs = style_probabilities(classifier, normed, checkpoint['settings']['seq_len']).cpu()
+            style_index = int(torch.multinomial(probs, 1, generator=rng))
+        elif style in checkpoint['styles']:
+            style_index = checkpoint['styles'].index(style)
+        else:
+            raise ValueError(f"unknown style {style!r} (known: {', '.join(checkpoint['styles'])})")
+        style_index = torch.tensor([style_index], device=device)
+    code = seq_g.encode_music(normed)
+    window = checkpoint['settings']['seq_len']
+    z = sample_latents(1, seq_g.z_dim, rng, device)
+    state, dance = None, []
+    for start in range(0, n_frames, window):
+        length = min(window, n_frames - start)
+        noise = torch.randn(1, length, seq_g.noise_dim, generator=rng).to(device)
+        latents, state = seq_g.walk(z, code[:, start:start + length], noise, style_index, state)
+        dance.append(pose_g(latents[0]))
+        z = sphere(latents[:, -1])
+    return torch.cat(dance).cpu().numpy().astype(np.float32)
