@@ -157,6 +157,10 @@ def test_body_looks_human_and_faces_the_camera(demo):
         poses = load_poses(str(folder / 'truth' / f'{clip}.npz'))['poses']
         bones = bone_lengths(poses)
         assert np.all(bones.std(axis=0) < 0.01 * bones.mean(axis=0))     # rigid bones, whatever the move
+        shoulders = poses[:, J['LShoulder']] - poses[:, J['RShoulder']]
+        spine = poses[:, J['Neck']] - poses[:, J['MidHip']]
+        cosine = (shoulders * spine).sum(-1) / np.linalg.norm(shoulders, axis=-1) / np.linalg.norm(spine, axis=-1)
+        assert np.all(np.abs(cosine) < 0.01)                            # shoulders square to the spine
         assert 400 <= song['person_height_px'] <= 500
         nose_to_ankle = poses[:, [J['RAnkle'], J['LAnkle']], 1].max(axis=1) - poses[:, J['Nose'], 1]
         assert np.all((nose_to_ankle > 0.7 * song['person_height_px']) & (nose_to_ankle < song['person_height_px']))

@@ -175,7 +175,7 @@ def body_joints(params, height_px):
         return np.stack([np.sin(angle), np.cos(angle)], axis=-1)
 
     neck = -b['torso'] * direction(lean)
-    across = np.stack([np.cos(lean), np.sin(lean)], axis=-1)
+    across = np.stack([np.cos(lean), -np.sin(lean)], axis=-1)      # the shoulder line, square to the torso
     joints[:, 1] = neck
     joints[:, 0] = neck - b['head'] * direction(lean + params[:, P['head']])
     for s, shoulder_j, angle, bend in (('R', 2, 'rs', 're'), ('L', 5, 'ls', 'le')):
