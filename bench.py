@@ -14,9 +14,9 @@ Generated dances come from `eval.py --music=<test song>` subprocesses (one per s
 out/<dataset>/bench/dances/<dancer>/. Every pose sequence is normalised (l2d.norm.normalize: MidHip-centred, torso
 lengths) before scoring, so root travel and camera framing do not count; generated dances are cut to the real
 dance's length. Beat scores use the music's beats of data/<dataset>/music/ (process_waves.py); the other features
-are computed over `segment_s` segments. Generation speed is seconds of dance per second of eval.py's wall time,
-less the time eval.py takes to start (python and torch imports, measured with --help): it includes audio decoding,
-music features, loading the model and generating.
+are computed over `segment_s` segments. Generation speed is seconds of dance per second of wall time of the
+`eval.py --music` processes, end to end as a user runs it for one song: starting Python, imports, audio decoding,
+music features, loading the model, generating and writing the dance.
 
 Writes out/<dataset>/report.md (table, targets, how it was made), report.json (every number, per song),
 beats.png (music beats over the motion-speed curves of one test song), kinetic.png (kinetic features, real vs
@@ -52,7 +52,7 @@ original_context = 8.0  # clip durations of music on each side (17 s windows): t
 original_music_rows = 48
 original_epochs = 40
 top_k = 5  # eval.py's sampling among the k likeliest moves
-samples = 3  # dances of the first test song (seeds seed+1000...), for multimodality
+samples = 3  # dances of the first test song (its test dance, then seeds seed+1001...), for multimodality
 segment_s = 5.0  # feature segments: FID, diversity and style accuracy compare segments of this length
 seed = 0
 video = True  # compare.mp4
@@ -101,37 +101,41 @@ extra_samples, speeds, notes, made_by = {}, {}, {}, {'real': 'the real test danc
 
 
 def run_eval(name, model, env):
-    """eval.py --model=<model> dances for every test song (and `samples` more for the first song) in the roots of
-    `env`, kept in out/<dataset>/bench/dances/<name>/.
-    Returns ({clip: pixel poses}, [first-song samples], speed x real time) or raises
-    RuntimeError with eval.py's last line."""
+    """eval.py --model=<model> dances for every test song (and `samples` - 1 more for the first song) in the roots
+    of `env`, kept in out/<dataset>/bench/dances/<name>/. A song eval.py fails on is skipped with its message; a
+    failure on the first song (no such model, no checkpoint) raises RuntimeError with eval.py's last line.
+    Returns ({clip: pixel poses}, [first-song dances], speed x real time)."""
     roots_out = env.get('L2D_OUT') or os.path.join(ROOT, 'out')
-    started = time.perf_counter()
-    subprocess.run([PY, EVAL, '--help'], env=env, capture_output=True, cwd=ROOT)
-    startup_s = time.perf_counter() - started
     jobs = [(c, seed + i, c) for i, c in enumerate(sorted(real_test)) if audio[c]]
-    jobs += [(first_clip, seed + 1000 + s, f"{first_clip}@sample{s}") for s in range(samples if audio[first_clip] else 0)]
+    if audio[first_clip]:
+        jobs += [(first_clip, seed + 1000 + s, f"{first_clip}_sample{s}") for s in range(1, samples)]
     if not jobs:
         raise RuntimeError(f"no test song has audio in {data_dir(dataset, 'audio')}")
     dances, sample_dances, danced_s, spent_s = {}, [], 0.0, 0.0
-    for clip, dance_seed, key in tqdm(jobs, desc=name, unit='dance'):
+    for clip, dance_seed, kept_name in tqdm(jobs, desc=name, unit='dance'):
         started = time.perf_counter()
         proc = subprocess.run([PY, EVAL, f'--dataset={dataset}', f'--model={model}', f'--music={audio[clip]}',
                                '--video=False', f'--seed={dance_seed}', f'--top_k={top_k}'],
                               env=env, capture_output=True, text=True, cwd=ROOT)
-        spent_s += max(time.perf_counter() - started - startup_s, 1e-3)
         if proc.returncode != 0:
-            raise RuntimeError((proc.stderr.strip() or proc.stdout.strip() or 'failed').splitlines()[-1])
-        produced = os.path.join(roots_out, dataset, 'dances', os.path.splitext(os.path.basename(audio[clip]))[0] + '.npz')
-        kept = os.path.join(bench_dir, 'dances', name, key.replace('@', '_') + '.npz')
+            message = (proc.stderr.strip() or proc.stdout.strip() or 'failed').splitlines()[-1]
+            if not dances:
+                raise RuntimeError(message)
+            print(f"skipping {clip} for {name}: {message}")
+            continue
+        spent_s += time.perf_counter() - started
+        song = os.path.splitext(os.path.basename(audio[clip]))[0]
+        kept = os.path.join(bench_dir, 'dances', name, kept_name + '.npz')
         os.makedirs(os.path.dirname(kept), exist_ok=True)
-        os.replace(produced, kept)
+        os.replace(os.path.join(roots_out, dataset, 'dances', song + '.npz'), kept)
         d = load_poses(kept)
         danced_s += len(d['poses']) / d['fps']
-        if '@' in key:
-            sample_dances.append(d['poses'])
-        else:
+        if kept_name == clip:
             dances[clip] = d['poses']
+        else:
+            sample_dances.append(d['poses'])
+    if first_clip in dances:
+        sample_dances.insert(0, dances[first_clip])
     return dances, sample_dances, danced_s / spent_s
 
 
@@ -149,11 +153,10 @@ def original_roots():
 
 
 def run_stage(env, script, *args):
-    """Run a pipeline stage; RuntimeError with its last output line when it fails."""
-    proc = subprocess.run([PY, os.path.join(ROOT, script), *args], env=env, capture_output=True, text=True, cwd=ROOT)
+    """Run a pipeline stage, its output shown as it goes; RuntimeError when it fails (it prints why)."""
+    proc = subprocess.run([PY, os.path.join(ROOT, script), *args], env=env, cwd=ROOT)
     if proc.returncode != 0:
-        raise RuntimeError(f"{script}: " + (proc.stderr.strip() or proc.stdout.strip()).splitlines()[-1])
-    return proc.stdout
+        raise RuntimeError(f"{script} {' '.join(args)} exited with {proc.returncode} (its error is above)")
 
 
 # Random moves: the project's vocabulary, no music.
@@ -174,7 +177,8 @@ if os.path.isfile(moves_path):
     started = time.perf_counter()
     dancers['random_moves'] = {clip: random_dance(len(poses)) for clip, (poses, _) in real_test.items()}
     speeds['random_moves'] = sum(len(p) for p, _ in real_test.values()) / fps / (time.perf_counter() - started)
-    extra_samples['random_moves'] = [random_dance(len(real_test[first_clip][0])) for _ in range(samples)]
+    extra_samples['random_moves'] = [dancers['random_moves'][first_clip]] + [
+        random_dance(len(real_test[first_clip][0])) for _ in range(samples - 1)]
     made_by['random_moves'] = (f"{moves_path}: {len(vocabulary['centroids'])} moves (unit {vocabulary['unit']}) "
                                f"drawn uniformly (seed {seed}) on a steady grid, joined with 0.12 s blends")
 else:
@@ -388,8 +392,8 @@ the floor); Div = mean distance between segments of different dances; MM_k = mul
 classifier trained on real training dances' kinetic features, applied to the segments; bone drift = worst
 relative change of the figure's summed bone lengths over {segment_s:g}-s segments vs the real training mean;
 jerk = mean |third derivative| (torso lengths / s^3); limb excess = share of frames with a bone longer than any
-real training one; speed = seconds of dance per second of generation (audio decoding, features, model loading and
-generating; not the Python start).
+real training one; speed = seconds of dance per second of wall time of `eval.py --music=<song>`, one process per
+song, end to end (Python start, imports, audio decoding, music features, model loading, generating).
 
 ## Targets
 

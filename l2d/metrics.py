@@ -32,6 +32,7 @@ the same between segments at the same time of several dances for one song. Body 
 `limb_excess_rate` and ``l2d.plausibility.bone_drift``. Music responsiveness: `style_accuracy`.
 """
 import itertools
+import warnings
 
 import numpy as np
 
@@ -270,7 +271,10 @@ def frechet_distance(a, b):
         raise ValueError(f"the Frechet distance needs at least 2 samples per set, got {len(a)} and {len(b)}")
     mu_a, mu_b = a.mean(0), b.mean(0)
     cov_a, cov_b = np.atleast_2d(np.cov(a, rowvar=False)), np.atleast_2d(np.cov(b, rowvar=False))
-    root = scipy.linalg.sqrtm(cov_a @ cov_b)
+    with warnings.catch_warnings():
+        # Singular products are expected with fewer samples than features; the ridge below handles the bad case.
+        warnings.simplefilter('ignore', scipy.linalg.LinAlgWarning)
+        root = scipy.linalg.sqrtm(cov_a @ cov_b)
     if not np.isfinite(root).all():
         # Singular covariances (fewer samples than features): a small ridge makes the square root defined.
         ridge = 1e-6 * np.eye(len(cov_a))
