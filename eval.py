@@ -35,6 +35,7 @@ temperature = 1.0
 top_k = 5  # sample among the k likeliest moves (0: all)
 seed = 0
 blend_s = 0.12  # seconds of blending on each side of a move boundary
+ease = 0.0  # time warp of each move (l2d.moves.resample_time): 1 brings the dancer to rest on every move boundary
 video = True  # with --music: write the MP4
 compare_video = True  # without --music: a side-by-side real-vs-generated MP4 of the first test dance
 device = 'auto'  # 'auto': cuda if available, else cpu
@@ -76,7 +77,7 @@ def dancer_generator(dataset, device):
             raise InputError(f"song too short for one move ({n_frames / fps:.2f} s)")
         generator = torch.Generator().manual_seed(int(seed))
         moves = net.generate(windows(music, bounds), temperature, top_k, generator, greedy).cpu().numpy()
-        normed = join_clips(vocabulary['centroids'][moves], bounds, n_frames, blend_frames)
+        normed = join_clips(vocabulary['centroids'][moves], bounds, n_frames, blend_frames, ease)
         return dict(normed=normed, moves=moves, bounds=bounds)
 
     def score_moves(music, bounds, labels):
@@ -171,7 +172,7 @@ for i, clip in enumerate(tqdm(test_clips, desc='test dances', unit='song')):
         # The same joining with moves drawn at random: how much of the beat alignment the model's choice adds.
         random_moves = rng.integers(0, len(dancer['centroids']), len(dance['moves']))
         dances['random_moves'] = denormalize(join_clips(dancer['centroids'][random_moves], dance['bounds'], n_frames,
-                                                        dancer['blend_frames']), dancer['root'], dancer['scale'])
+                                                        dancer['blend_frames'], ease), dancer['root'], dancer['scale'])
     result = {'seconds': n_frames / fps}
     for kind, poses in dances.items():
         for name, value in beat_metrics(poses, fps, song['beat_times_s']).items():

@@ -15,19 +15,26 @@ import numpy as np
 UNITS = ('seconds', 'beats')
 
 
-def resample_time(x, n_out):
+def resample_time(x, n_out, ease=0.0):
     """Resample an array along its first (time) axis to `n_out` rows by linear interpolation.
 
     Sample k of n is taken to sit at the centre of its interval, (k + 0.5) / n, so resampling to the same length is
     the identity and a clip of L frames maps onto a clip of n_out frames covering the same span of time.
-    x: (T, ...) -> (n_out, ...) float32."""
+    ease: 0 keeps time linear; 1 warps it with a smoothstep so that the result starts and ends at rest (values in
+    between mix the two). x: (T, ...) -> (n_out, ...) float32."""
     x = np.asarray(x, dtype=np.float32)
     n_in = len(x)
     if n_in == 0:
         raise ValueError("cannot resample an empty clip")
-    if n_in == n_out:
+    if n_in == n_out and ease == 0:
         return x.copy()
-    position = np.clip((np.arange(n_out) + 0.5) * n_in / n_out - 0.5, 0, n_in - 1)
+    # Time runs from the first input sample to one past the last, so that consecutive clips tile time.
+    u = np.arange(n_out) / n_out if ease else (np.arange(n_out) + 0.5) / n_out
+    if ease:
+        u = (1 - ease) * u + ease * smoothstep(u)
+        position = np.clip(u * n_in, 0, n_in - 1)
+    else:
+        position = np.clip(u * n_in - 0.5, 0, n_in - 1)
     lo = np.floor(position).astype(int)
     hi = np.minimum(lo + 1, n_in - 1)
     w = (position - lo).astype(np.float32).reshape((-1,) + (1,) * (x.ndim - 1))
@@ -150,28 +157,30 @@ def smoothstep(x):
     return x * x * (3 - 2 * x)
 
 
-def join_clips(clips, bounds, n_frames, blend_frames):
+def join_clips(clips, bounds, n_frames, blend_frames, ease=0.0):
     """Join move clips into one dance of `n_frames` frames without jumps.
 
     Clip i is stretched to fill frames bounds[i] (the bounds are contiguous, e.g. from `dance_bounds`). At each
-    boundary the two clips meet half way: the jump between the end of one clip and the start of the next is spread
-    over up to `blend_frames` frames on each side with a smooth ramp. Frames before the first clip and after the last
-    hold the nearest pose. clips: (N, F, 15, 2); bounds: (N, 2) -> (n_frames, 15, 2) float32."""
+    boundary the two clips meet half way: over up to `blend_frames` frames on each side, each clip is shifted
+    towards the pose half way across the jump between them, by a smooth ramp that is flat at the boundary. The added
+    motion therefore stops exactly at the boundary, which is where a move's beat is: blending does not move the
+    dancer's stops off the beat. Frames before the first clip and after the last hold the nearest pose.
+    ease: time warp of each stretched clip (see `resample_time`); 1 brings the dancer to rest on every boundary.
+    clips: (N, F, 15, 2); bounds: (N, 2) -> (n_frames, 15, 2) float32."""
     clips = np.asarray(clips, dtype=np.float32)
     bounds = np.asarray(bounds, dtype=int)
     if len(bounds) == 0:
         raise ValueError("no move clips to join")
-    segments = [resample_time(c, e - s) for c, (s, e) in zip(clips, bounds)]
+    segments = [resample_time(c, e - s, ease) for c, (s, e) in zip(clips, bounds)]
     for i in range(len(segments) - 1):
         left, right = segments[i], segments[i + 1]
-        jump = right[0] - left[-1]
+        half_jump = (right[0] - left[-1]) / 2
         w = min(blend_frames, len(left) // 2, len(right) // 2)
         if w < 1:
             continue
-        # Each side takes up nearly half the jump by the boundary, so the two frames there almost meet.
-        ramp = smoothstep((np.arange(w) + 1) / (w + 0.5))[:, None, None] / 2
-        left[-w:] += ramp * jump
-        right[:w] -= ramp[::-1] * jump
+        ramp = smoothstep((np.arange(w) + 1) / w)[:, None, None]  # ends at 1, with zero slope
+        left[-w:] += ramp * half_jump
+        right[:w] -= ramp[::-1] * half_jump
     dance = np.empty((n_frames,) + clips.shape[2:], np.float32)
     first, last = bounds[0, 0], bounds[-1, 1]
     dance[first:last] = np.concatenate(segments)[:max(0, min(last, n_frames) - first)]

@@ -89,6 +89,10 @@ def test_resample_time_keeps_a_clip_and_its_span():
     up = resample_time(x, 20)
     assert up.shape == (20,) and up[0] == 0 and up[-1] == 9 and np.all(np.diff(up) >= 0)
     assert resample_time(x, 5) == pytest.approx([0.5, 2.5, 4.5, 6.5, 8.5])
+    eased = resample_time(x, 20, ease=1.0)  # at rest at both ends, fastest in the middle
+    steps = np.diff(eased)
+    assert eased[0] == 0 and eased[-1] == pytest.approx(9, abs=0.1) and np.all(steps >= 0)
+    assert steps[0] < 0.2 * steps.max() and steps[-1] < 0.2 * steps.max() and steps.argmax() in (9, 10)
 
 
 def test_clip_bounds_in_seconds_and_beats():
@@ -136,6 +140,7 @@ def test_join_clips_stretches_clips_and_never_jumps():
     assert np.array_equal(dance[0], dance[4]) and np.array_equal(dance[55], dance[59])  # held outside the clips
     steps = np.abs(np.diff(dance, axis=0)).max()
     assert steps < 0.25 * 2
+    assert np.allclose(dance[19], dance[20], atol=1e-6)  # the clips meet half way, at rest on the boundary
     assert np.ptp(join_clips(clips, bounds, 60, blend_frames=0)[19:21]) > 1.8  # no blend: the jump
     # Away from the boundaries a clip is the centroid stretched to its span.
     assert np.allclose(dance[8:12], resample_time(clips[0], 15)[3:7], atol=1e-6)
