@@ -125,6 +125,10 @@ def generated_poses(n, sample_seed):
 
 if check_untrained is None:
     check_untrained = body_check(generated_poses(check_samples, seed), real_check)
+# The reference for "a body, not noise": every coordinate drawn independently with the real mean and spread.
+noise_rng = np.random.default_rng(seed)
+check_noise = body_check(real.mean(0) + real.std(0) * noise_rng.standard_normal((check_samples, *real.shape[1:])),
+                         real_check)
 gen_ddp = DDP(generator) if ddp else generator
 critic_ddp = DDP(critic) if ddp else critic
 
@@ -222,11 +226,13 @@ if master:
     save_samples(os.path.join(out, f'samples_{step}.png'), generated_poses(32, fixed_samples_seed))
     if history:
         save_loss_plot(os.path.join(out, 'losses.png'))
-    save_json(os.path.join(out, 'body_check.json'), {'settings': settings, 'step': step, 'untrained': check_untrained,
-                                                     'trained': check, 'training_poses': len(real)})
-    print(f"body check at step {step} (generated vs real poses; untrained in brackets):")
+    save_json(os.path.join(out, 'body_check.json'), {'settings': settings, 'step': step, 'trained': check,
+                                                     'untrained': check_untrained, 'independent_joints': check_noise,
+                                                     'training_poses': len(real)})
+    print(f"body check at step {step}: generated vs real poses, beside the untrained generator and independent-joint "
+          f"noise")
     for key, value in check.items():
-        print(f"  {key:24s} {value:.4f}  ({check_untrained[key]:.4f})")
+        print(f"  {key:24s} {value:.4f}  untrained {check_untrained[key]:.4f}  noise {check_noise[key]:.4f}")
     print(f"wrote {out}")
 if ddp:
     dist.destroy_process_group()

@@ -3,16 +3,17 @@
 After Cai et al., "Deep Video Generation, Prediction and Completion of Human Action Sequences" (arXiv 1711.08682):
 ``PoseGenerator`` maps a latent z to one pose; ``SeqGenerator`` turns an initial latent, per-frame noise and the
 music of each frame into per-frame latent shifts, summed over time, which the frozen pose generator decodes into a
-dance. ``SeqCritic`` judges (dance, music) pairs. ``generate_dance`` chains windows into a dance for a whole song.
+dance. ``SeqCritic`` judges (dance, music) pairs (hinge loss). ``generate_dance`` chains windows into a dance for a whole song.
 
 Poses are normalised as ``l2d.norm.normalize`` (MidHip-centred, torso-length units). The root (MidHip) stays
 fixed at the origin: the pose files' root tracks are mostly camera framing and travel, which a dance for an
 unseen song cannot take from anywhere, and ``eval.py`` compares MidHip-centred poses.
 
-The pose generator reads only the direction of z (it projects z onto the sphere of radius sqrt(z_dim)), so every
-latent the sequence walk reaches decodes to a pose from the training distribution; that keeps the body plausible
-for a whole song, and lets a window start from the previous window's last latent, projected back onto the sphere,
-without changing the pose (no jump at the join).
+The pose generator reads only the direction of z (it projects z onto the sphere of radius sqrt(z_dim)), and the
+walk stays on that sphere (each shifted latent is projected back), so every latent it reaches decodes to a pose
+from the training distribution and the walk moves at the same pace at any point of a long song: that keeps the body
+plausible for a whole song. A window continues from the previous window's last latent and GRU state, so chained
+windows are exactly one long walk (no jump at the joins).
 """
 import math
 
@@ -97,7 +98,7 @@ class SeqGenerator(nn.Module):
 
     Inputs per frame: the music features (normalised, ``MUSIC_DIM``) through a small non-causal convolution (a few
     frames of look-ahead, so moves can land on the beat), per-frame noise and an optional style embedding. The GRU
-    starts from a state made from the initial latent; each step emits a latent shift; latents are the running sum.
+    starts from a state made from the initial latent; each step emits a latent shift added to the previous latent.
     """
 
     def __init__(self, z_dim=32, noise_dim=8, hidden=128, music_hidden=32, n_styles=0, style_dim=8,
@@ -123,7 +124,8 @@ class SeqGenerator(nn.Module):
 
         z0 (B, z_dim): the latent before the first frame; music_code (B, T, music_hidden) from ``encode_music``;
         noise (B, T, noise_dim); style (B,) long or None; state (1, B, hidden): the GRU state to continue from
-        (None starts one from z0). Returns (latents (B, T, z_dim) = z0 + cumulative sum of the shifts, state)."""
+        (None starts one from z0). Returns (latents (B, T, z_dim): z0 plus the running sum of the shifts, each
+        step projected back onto the sphere; state)."""
         parts = [music_code, noise]
         emb = None
         if self.style is not None:
@@ -133,42 +135,65 @@ class SeqGenerator(nn.Module):
             start_in = z0 if emb is None else torch.cat([z0, emb], 1)
             state = torch.tanh(self.start(start_in))[None]
         h, state = self.gru(torch.cat(parts, 2), state)
-        return z0[:, None] + torch.cumsum(self.shift(h), 1), state
+        latents, z = [], z0
+        for shift in self.shift(h).unbind(1):
+            # Back onto the sphere after every step, so a step of a given size moves the pose as much at the end of
+            # a long song as at its start (a plain running sum drifts outwards and the dance slows down).
+            z = sphere(z + shift)
+            latents.append(z)
+        return torch.stack(latents, 1), state
 
     def forward(self, z0, music, noise, style=None):
         """Latents (B, T, z_dim) for a window of normalised music (B, T, MUSIC_DIM) and noise (B, T, noise_dim)."""
         return self.walk(z0, self.encode_music(music), noise, style)[0]
 
 
+MOTION_CHANNELS = POSE_DIM * 2 + NUM_JOINTS + len(BONES)
+
+
 def motion_channels(poses):
-    """poses (B, T, 15, 2) -> (B, 75, T): positions, velocities and joint speeds per frame (velocity 0 at t=0)."""
+    """poses (B, T, 15, 2) -> (B, MOTION_CHANNELS, T): positions, velocities, joint speeds and bone lengths per
+    frame (velocity 0 at t=0)."""
     b, t = poses.shape[:2]
     flat = poses.reshape(b, t, POSE_DIM)
     vel = torch.cat([torch.zeros_like(flat[:, :1]), flat[:, 1:] - flat[:, :-1]], 1)
     speed = vel.view(b, t, NUM_JOINTS, 2).norm(dim=-1)
-    return torch.cat([flat, vel, speed], 2).transpose(1, 2)
+    return torch.cat([flat, vel, speed, bone_lengths(poses)], 2).transpose(1, 2)
 
 
 class SeqCritic(nn.Module):
-    """(dance (B, T, 15, 2), music (B, T, MUSIC_DIM), style (B,) or None) -> Wasserstein critic score (B,).
+    """(dance (B, T, 15, 2), music (B, T, MUSIC_DIM), style (B,) or None) -> critic score (B,), for a hinge loss.
 
-    A temporal convolution over the motion (positions, velocities, joint speeds) stacked with the music features
-    of the same frames, so it can tell whether moves fall on the beat, then mean-pooled over time."""
+    A temporal convolution over the motion (positions, velocities, joint speeds, bone lengths) stacked with the
+    music features of the same frames, so it can tell whether the dancer slows down on the beat; later layers are
+    strided so the score also weighs a beat or more of motion; then mean-pooled over time. Every layer is spectrally
+    normalised, which keeps the critic Lipschitz without a gradient penalty's double backward."""
 
-    def __init__(self, hidden=128, music_hidden=32, n_styles=0, style_dim=8, kernel=5, layers=3):
+    def __init__(self, hidden=64, music_hidden=32, n_styles=0, style_dim=8, kernel=5, layers=3):
         super().__init__()
-        self.music = nn.Conv1d(MUSIC_DIM, music_hidden, 1)
+        sn = nn.utils.parametrizations.spectral_norm
+        self.music = sn(nn.Conv1d(MUSIC_DIM, music_hidden, 1))
         self.style = nn.Embedding(n_styles, style_dim) if n_styles else None
-        channels = POSE_DIM * 2 + NUM_JOINTS + music_hidden + (style_dim if n_styles else 0)
+        channels = MOTION_CHANNELS + music_hidden + (style_dim if n_styles else 0)
         convs = []
-        for _ in range(layers):
-            convs += [nn.Conv1d(channels, hidden, kernel, padding=kernel // 2), nn.LeakyReLU(0.2)]
+        for i in range(layers):
+            stride = 1 if i == 0 else 2
+            convs += [sn(nn.Conv1d(channels, hidden, kernel, stride=stride, padding=kernel // 2)), nn.LeakyReLU(0.2)]
             channels = hidden
         self.net = nn.Sequential(*convs)
-        self.out = nn.Linear(hidden, 1)
+        self.out = sn(nn.Linear(hidden, 1))
+        self.register_buffer('motion_mean', torch.zeros(MOTION_CHANNELS, 1))
+        self.register_buffer('motion_std', torch.ones(MOTION_CHANNELS, 1))
+
+    def set_motion_stats(self, poses):
+        """Standardise the motion channels with real dances (B, T, 15, 2): per-frame steps are ~30 times smaller than
+        positions, and a Lipschitz critic could not weigh them otherwise. Spreads are floored at 0.01."""
+        channels = motion_channels(poses)
+        self.motion_mean.copy_(channels.mean((0, 2))[:, None])
+        self.motion_std.copy_(channels.std((0, 2)).clamp_min(0.01)[:, None])
 
     def forward(self, poses, music, style=None):
-        x = [motion_channels(poses), self.music(music.transpose(1, 2))]
+        x = [(motion_channels(poses) - self.motion_mean) / self.motion_std, self.music(music.transpose(1, 2))]
         if self.style is not None:
             x.append(self.style(style)[:, :, None].expand(-1, -1, poses.shape[1]))
         return self.out(self.net(torch.cat(x, 1)).mean(2)).squeeze(1)
@@ -266,8 +291,7 @@ def generate_dance(checkpoint, music, n_frames, seed, style=None, device='cpu'):
     sample one from the music classifier (models trained without styles ignore it); device: torch device.
     Returns normalised poses (n_frames, 15, 2) float32: MidHip at the origin, torso-length units (l2d.norm).
 
-    Each window carries the GRU state and the last latent (projected onto the sphere, which leaves its pose as it
-    is) into the next, so the dance has no jump at the joins."""
+    Each window carries the GRU state and the last latent into the next, so the dance has no jump at the joins."""
     pose_g, seq_g, classifier = load_models(checkpoint, device)
     rng = torch.Generator().manual_seed(int(seed))
     raw = torch.from_numpy(music_inputs(music, n_frames))
@@ -291,5 +315,5 @@ def generate_dance(checkpoint, music, n_frames, seed, style=None, device='cpu'):
         noise = torch.randn(1, length, seq_g.noise_dim, generator=rng).to(device)
         latents, state = seq_g.walk(z, code[:, start:start + length], noise, style_index, state)
         dance.append(pose_g(latents[0]))
-        z = sphere(latents[:, -1])
+        z = latents[:, -1]
     return torch.cat(dance).cpu().numpy().astype(np.float32)

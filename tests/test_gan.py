@@ -1,0 +1,206 @@
+"""The two-stage GAN dancer: train_pose.py, train_seq.py and models.gan.generate_dance on tiny synthetic data."""
+import json
+import os
+import sys
+
+import numpy as np
+import pytest
+
+from conftest import run_script
+from l2d.io import save_json, save_npz, save_poses
+from l2d.skeleton import J
+
+FPS = 30
+
+
+def stick_figure(arm_raise, knee_bend):
+    """A front-facing dancer in torso units (MidHip at 0, y down). arm_raise, knee_bend: (T,) in radians."""
+    t = len(arm_raise)
+    pose = np.zeros((t, 15, 2))
+    pose[:, J['Neck']] = [0, -1]
+    pose[:, J['Nose']] = [0, -1.35]
+    for side, sx in (('R', -1), ('L', 1)):
+        shoulder = np.array([sx * 0.4, -1.0])
+        pose[:, J[side + 'Shoulder']] = shoulder
+        down = np.stack([sx * np.sin(arm_raise), np.cos(arm_raise)], 1)  # angle from hanging straight down
+        pose[:, J[side + 'Elbow']] = shoulder + 0.55 * down
+        pose[:, J[side + 'Wrist']] = shoulder + 1.05 * down
+        hip = np.array([sx * 0.2, 0.0])
+        pose[:, J[side + 'Hip']] = hip
+        knee = hip + 0.85 * np.stack([sx * np.sin(knee_bend) * 0.6, np.cos(knee_bend * 0.6)], 1)
+        pose[:, J[side + 'Knee']] = knee
+        pose[:, J[side + 'Ankle']] = knee + [0, 0.85]
+    return pose
+
+
+def make_dataset(data_root, name='tiny', n_clips=6, seconds=8.0, seed=0):
+    """A dataset of clips whose dancer raises the arms ('arms' style) or bends the knees ('knees' style) on each
+    beat of a click-track song; writes poses/, music/ and meta.json under data_root/name."""
+    rng = np.random.default_rng(seed)
+    meta = {'label_kind': 'style', 'fps': FPS, 'clips': {}}
+    for i in range(n_clips):
+        clip, style = f'clip{i}', ('arms', 'knees')[i % 2]
+        t = int(seconds * FPS)
+        bpm = (100.0, 140.0)[i % 2] + rng.uniform(-5, 5)
+        period = FPS * 60.0 / bpm
+        beat_frames = np.arange(rng.uniform(0, period), t, period).astype(int)
+        beats = np.zeros(t, np.float32)
+        beats[beat_frames] = 1
+        since = np.arange(t) - beat_frames[np.maximum(np.searchsorted(beat_frames, np.arange(t), 'right') - 1, 0)]
+        pulse = np.exp(-(np.maximum(since, 0) / (0.25 * period)) ** 2)  # 1 on the beat, fading
+        arm = 0.3 + (1.6 if style == 'arms' else 0.3) * pulse + 0.05 * rng.standard_normal(t)
+        knee = 0.1 + (0.8 if style == 'knees' else 0.1) * pulse + 0.05 * rng.standard_normal(t)
+        pixels = stick_figure(arm, knee) * 100 + [320, 300] + rng.normal(0, 1.0, (t, 1, 2))
+        save_poses(os.path.join(data_root, name, 'poses', clip + '.npz'), pixels, np.ones((t, 15)), FPS, 'synthetic')
+        onset = pulse + 0.1 * rng.random(t)
+        mel = rng.normal(-40, 3, (t, 128)) + 30 * onset[:, None] * np.linspace(1, 0, 128)[None]
+        tempogram = np.tile(np.cos(2 * np.pi * np.arange(384) / period), (t, 1)) + 0.1 * rng.random((t, 384))
+        save_npz(os.path.join(data_root, name, 'music', clip + '.npz'), mel_db=mel.astype(np.float32),
+                 tempogram=tempogram.astype(np.float32), onset_strength=onset.astype(np.float32), beats=beats,
+                 beat_times_s=(beat_frames / FPS).astype(np.float32), tempo_bpm=np.float32(bpm), fps=np.float32(FPS))
+        meta['clips'][clip] = {'label': style, 'split': 'test' if i == n_clips - 1 else 'train'}
+    save_json(os.path.join(data_root, name, 'meta.json'), meta)
+    return name
+
+
+@pytest.fixture(scope='module')
+def trained(tmp_path_factory):
+    """Both GAN stages trained briefly on a tiny dataset (one training clip without music features).
+    Returns (data_root, out_root, train_pose output, train_seq output)."""
+    data, out = tmp_path_factory.mktemp('data'), tmp_path_factory.mktemp('out')
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv('L2D_DATA', str(data))
+        mp.setenv('L2D_OUT', str(out))
+        make_dataset(data, n_clips=6)
+        os.remove(data / 'tiny' / 'music' / 'clip1.npz')
+        pose = run_script('train_pose.py', '--dataset=tiny', '--max_steps=300', '--check_samples=1000',
+                          '--learning_rate=1e-3')
+        seq = run_script('train_seq.py', '--dataset=tiny', '--max_steps=30', '--seq_len=30', '--sample_seconds=2')
+    return data, out, pose.stdout, seq.stdout
+
+
+def load_checkpoint(path):
+    import torch
+    return torch.load(path, map_location='cpu')
+
+
+def test_pose_gan_learns_a_body(trained):
+    _, out, stdout, _ = trained
+    report = json.loads((out / 'tiny' / 'gan_pose' / 'body_check.json').read_text())
+    before, after, noise = report['untrained'], report['trained'], report['independent_joints']
+    assert after['bone_length_error'] < 0.03 and after['bone_length_error_worst'] < noise['bone_length_error_worst'] / 3
+    assert after['bone_length_spread'] < noise['bone_length_spread'] / 2
+    assert after['angle_wasserstein_rad'] < 0.1 and after['angle_wasserstein_rad'] < before['angle_wasserstein_rad'] / 1.5
+    ckpt = load_checkpoint(out / 'tiny' / 'gan_pose' / 'ckpt.pt')
+    assert ckpt['step'] == 300 and ckpt['body_check'] == after and ckpt['settings']['max_steps'] == 300
+    assert all(np.isfinite([h['loss_d'], h['loss_g']]).all() for h in ckpt['history'])
+    for name in ('samples_300.png', 'losses.png'):
+        assert (out / 'tiny' / 'gan_pose' / name).stat().st_size > 1000
+    assert 'bone_length_error' in stdout
+
+
+def test_pose_gan_under_torchrun_then_resumed(roots):
+    data, out = roots
+    make_dataset(data, n_clips=2, seconds=3.0)
+    import subprocess
+    from conftest import ROOT
+    args = ('--dataset=tiny', '--log_every=1', '--check_samples=100')
+    proc = subprocess.run([sys.executable, '-m', 'torch.distributed.run', '--standalone', '--nproc_per_node=2',
+                           os.path.join(ROOT, 'train_pose.py'), *args, '--max_steps=4'],
+                          capture_output=True, text=True, timeout=300, cwd=ROOT)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    ckpt = load_checkpoint(out / 'tiny' / 'gan_pose' / 'ckpt.pt')
+    assert ckpt['world_size'] == 2 and ckpt['step'] == 4
+    assert all(np.isfinite([h['loss_d'], h['loss_g']]).all() for h in ckpt['history'])
+    assert proc.stdout.count('body check at step 4') == 1  # only rank 0 reports and writes
+    resumed_run = run_script('train_pose.py', *args, '--max_steps=6')
+    assert 'resuming' in resumed_run.stdout
+    resumed = load_checkpoint(out / 'tiny' / 'gan_pose' / 'ckpt.pt')
+    assert resumed['world_size'] == 1 and [h['step'] for h in resumed['history']] == [1, 2, 3, 4, 5, 6]
+    assert resumed['history'][:4] == ckpt['history']
+
+
+def test_seq_gan_trains_skips_bad_clips_and_resumes(trained, monkeypatch):
+    data, out, _, stdout = trained
+    assert os.path.join('music', 'clip1.npz') in stdout  # the clip without music is named and skipped
+    ckpt_path = out / 'tiny' / 'gan_seq' / 'ckpt.pt'
+    ckpt = load_checkpoint(ckpt_path)
+    assert ckpt['step'] == 30 and ckpt['styles'] == ['arms', 'knees'] and ckpt['settings']['seq_len'] == 30
+    assert all(np.isfinite([h['loss_d'], h['loss_g']]).all() for h in ckpt['history'])
+    assert (out / 'tiny' / 'gan_seq' / 'sample_30.mp4').stat().st_size > 1000
+    monkeypatch.setenv('L2D_DATA', str(data))
+    monkeypatch.setenv('L2D_OUT', str(out))
+    proc = run_script('train_seq.py', '--dataset=tiny', '--max_steps=35', '--seq_len=30', '--sample_seconds=0')
+    assert 'resuming' in proc.stdout
+    resumed = load_checkpoint(ckpt_path)
+    assert resumed['step'] == 35 and resumed['history'][:len(ckpt['history'])] == ckpt['history']
+
+
+def song(data, clip):
+    from l2d.moves import load_music
+    return load_music(os.path.join(data, 'tiny', 'music', clip + '.npz'))
+
+
+def test_generation_chains_windows_without_jumps(trained):
+    from models.gan import generate_dance
+    data, out, _, _ = trained
+    ckpt = load_checkpoint(out / 'tiny' / 'gan_seq' / 'ckpt.pt')
+    window, music = ckpt['settings']['seq_len'], song(data, 'clip5')
+    n = len(music['beats'])
+    assert n > 4 * window
+    dance = generate_dance(ckpt, music, n, seed=3)
+    assert dance.shape == (n, 15, 2) and dance.dtype == np.float32 and np.isfinite(dance).all()
+    assert np.abs(dance[:, J['MidHip']]).max() < 1e-5
+    steps = np.linalg.norm(np.diff(dance, axis=0), axis=-1).max(-1)  # step t: frame t -> t + 1
+    joins = np.arange(window, n, window) - 1
+    assert steps[joins].max() <= np.delete(steps, joins).max()
+    assert np.array_equal(dance, generate_dance(ckpt, music, n, seed=3))
+    other = generate_dance(ckpt, music, n, seed=4)
+    assert np.linalg.norm(dance - other, axis=-1).mean() > 1e-3
+
+
+def test_music_drives_the_dance(trained):
+    from models.gan import generate_dance
+    data, out, _, _ = trained
+    ckpt = load_checkpoint(out / 'tiny' / 'gan_seq' / 'ckpt.pt')
+    a, b = song(data, 'clip0'), song(data, 'clip5')
+    n = 90
+    for style in ('arms', None):
+        same_noise = [generate_dance(ckpt, m, n, seed=7, style=style) for m in (a, b)]
+        assert np.linalg.norm(same_noise[0] - same_noise[1], axis=-1).mean() > 1e-3
+    with pytest.raises(ValueError, match='unknown style'):
+        generate_dance(ckpt, a, n, seed=7, style='tango')
+    with pytest.raises(ValueError, match='frames'):
+        generate_dance(ckpt, a, len(a['beats']) + 1, seed=7)
+
+
+def test_beat_phase_and_music_inputs():
+    from models.gan import MUSIC_DIM, beat_phase, music_inputs
+    beats = np.zeros(40)
+    beats[[10, 20, 30]] = 1
+    phase = beat_phase(beats)
+    assert np.allclose(phase[[10, 15, 20, 25, 30, 35]], [0, 0.5, 0, 0.5, 0, 0.5])
+    assert np.isclose(phase[5], 0.5)  # before the first beat: the median period extrapolated
+    assert np.all(beat_phase(np.zeros(10)) == 0)
+    music = {'mel_db': np.zeros((40, 128)), 'tempogram': np.ones((40, 384)), 'onset_strength': np.zeros(40),
+             'beats': beats}
+    x = music_inputs(music, 30)
+    assert x.shape == (30, MUSIC_DIM) and np.allclose(x[10, -2:], [0, 1])  # sin, cos of the phase on a beat
+
+
+def test_plausibility_figures():
+    from l2d.plausibility import body_check, bone_drift, diversity
+    from l2d.skeleton import bone_lengths
+    rng = np.random.default_rng(0)
+    real = stick_figure(rng.uniform(0, 2, 500), rng.uniform(0, 1, 500))
+    check = body_check(real[:250], real[250:])
+    assert check['bone_length_error'] < 0.01 and check['angle_wasserstein_rad'] < 0.1
+    noise = rng.normal(0, 1, real.shape)
+    noisy = body_check(noise, real)
+    assert noisy['bone_length_error'] > 0.3 and noisy['angle_wasserstein_rad'] > 0.3
+    reference = bone_lengths(real).mean(0)
+    growing = real * np.linspace(1, 1.2, len(real))[:, None, None]
+    drift = bone_drift(growing, reference, 50)
+    assert 0.15 < drift['body'] < 0.2 and drift['bone'] >= drift['body']
+    assert bone_drift(real, reference, 50)['body'] < 0.05
+    assert diversity([real, real]) == 0 and diversity([real, real + [0.1, 0]]) == pytest.approx(0.1)
