@@ -34,6 +34,7 @@ dataset = 'demo'
 pose_ckpt = ''            # the pose GAN's checkpoint ('' = out/<dataset>/gan_pose/ckpt.pt)
 seq_len = 60              # frames per training window (2 s at 30 fps); generation chains windows of this length
 noise_dim = 8             # per-frame noise size
+code_dim = 8              # size of the dance code, noise drawn once per dance
 hidden = 128              # GRU state size
 music_hidden = 32         # size of the music projection
 critic_hidden = 64
@@ -151,8 +152,8 @@ pose_g.requires_grad_(False).eval()
 z_dim = pose_g.z_dim
 torch.manual_seed(seed)
 n_styles = len(styles) if style_on else 0
-seq_g_args = {'z_dim': z_dim, 'noise_dim': noise_dim, 'hidden': hidden, 'music_hidden': music_hidden,
-              'n_styles': n_styles, 'style_dim': style_dim}
+seq_g_args = {'z_dim': z_dim, 'noise_dim': noise_dim, 'code_dim': code_dim, 'hidden': hidden,
+              'music_hidden': music_hidden, 'n_styles': n_styles, 'style_dim': style_dim}
 critic_args = {'hidden': critic_hidden, 'music_hidden': music_hidden, 'n_styles': n_styles, 'style_dim': style_dim}
 seq_g = SeqGenerator(**seq_g_args).to(device)
 critic = SeqCritic(**critic_args).to(device)
@@ -255,10 +256,12 @@ def draw_windows(rng, n):
             torch.stack(wrong))
 
 
-def fake_dances(rng, music, style, net):
-    z0 = sample_latents(len(music), z_dim, rng, device)
+def fake_dances(rng, music, style, net, z0=None):
+    """Generated dances (B, T, 15, 2) and their latent shifts (B, T, z_dim) for music windows (B, T, F)."""
+    z0 = sample_latents(len(music), z_dim, rng, device) if z0 is None else z0
     noise = torch.randn(len(music), seq_len, noise_dim, generator=rng).to(device)
-    latents = net(z0, music, noise, style)
+    dance_code = torch.randn(len(music), code_dim, generator=rng).to(device)
+    latents = net(z0, music, noise, dance_code, style)
     poses = pose_g(latents.reshape(-1, z_dim)).view(len(music), seq_len, -1, 2)
     return poses, torch.diff(torch.cat([z0[:, None], latents], 1), dim=1)
 
@@ -280,10 +283,11 @@ while step < max_steps:
         loss_d.backward()
         opt_d.step()
     critic.requires_grad_(False)
-    # Each music window twice, with different noise: the diversity term pushes the two dances apart.
+    # Each music window twice, from the same start but with different noise and dance codes: the diversity term
+    # pushes the two dances apart, which only the noise and the codes can do.
     half = local_batch // 2
     music, style = music[:half].repeat(2, 1, 1), None if style is None else style[:half].repeat(2)
-    fake, shifts = fake_dances(rng, music, style, seq_g_ddp)
+    fake, shifts = fake_dances(rng, music, style, seq_g_ddp, sample_latents(half, z_dim, rng, device).repeat(2, 1))
     loss_g = -critic(fake, music, style).mean()
     spread = (fake[:half] - fake[half:]).norm(dim=-1).mean()
     if diversity_weight:

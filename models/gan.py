@@ -1,7 +1,7 @@
 """The two-stage GAN dancer: a pose GAN, then a music-conditioned sequence GAN that walks its latent space.
 
 After Cai et al., "Deep Video Generation, Prediction and Completion of Human Action Sequences" (arXiv 1711.08682):
-``PoseGenerator`` maps a latent z to one pose; ``SeqGenerator`` turns an initial latent, per-frame noise and the
+``PoseGenerator`` maps a latent z to one pose; ``SeqGenerator`` turns an initial latent, noise and the
 music of each frame into per-frame latent shifts, summed over time, which the frozen pose generator decodes into a
 dance. ``SeqCritic`` judges (dance, music) pairs (hinge loss). ``generate_dance`` chains windows into a dance for a whole song.
 
@@ -97,20 +97,22 @@ class SeqGenerator(nn.Module):
     """A GRU that walks the pose generator's latent space to the music.
 
     Inputs per frame: the music features (normalised, ``MUSIC_DIM``) through a small non-causal convolution (a few
-    frames of look-ahead, so moves can land on the beat), per-frame noise and an optional style embedding. The GRU
-    starts from a state made from the initial latent; each step emits a latent shift added to the previous latent.
+    frames of look-ahead, so moves can land on the beat), per-frame noise, a dance code (noise drawn once per dance:
+    what makes two dances to the same song differ) and an optional style embedding. The GRU starts from a state
+    made from the initial latent, the code and the style; each step emits a latent shift added to the previous
+    latent.
     """
 
-    def __init__(self, z_dim=32, noise_dim=8, hidden=128, music_hidden=32, n_styles=0, style_dim=8,
+    def __init__(self, z_dim=32, noise_dim=8, code_dim=8, hidden=128, music_hidden=32, n_styles=0, style_dim=8,
                  music_kernel=5):
         super().__init__()
-        self.z_dim, self.noise_dim, self.hidden = z_dim, noise_dim, hidden
+        self.z_dim, self.noise_dim, self.code_dim, self.hidden = z_dim, noise_dim, code_dim, hidden
         self.music = nn.Sequential(nn.Conv1d(MUSIC_DIM, music_hidden, music_kernel, padding=music_kernel // 2),
                                    nn.LeakyReLU(0.2))
         self.style = nn.Embedding(n_styles, style_dim) if n_styles else None
-        extra = style_dim if n_styles else 0
-        self.start = nn.Linear(z_dim + extra, hidden)
-        self.gru = nn.GRU(music_hidden + noise_dim + extra, hidden, batch_first=True)
+        fixed = code_dim + (style_dim if n_styles else 0)  # inputs that stay the same for the whole dance
+        self.start = nn.Linear(z_dim + fixed, hidden)
+        self.gru = nn.GRU(music_hidden + noise_dim + fixed, hidden, batch_first=True)
         self.shift = nn.Linear(hidden, z_dim)
         nn.init.normal_(self.shift.weight, std=0.01)
         nn.init.zeros_(self.shift.bias)
@@ -119,22 +121,18 @@ class SeqGenerator(nn.Module):
         """music (B, T, MUSIC_DIM) normalised -> (B, T, music_hidden). Run on a whole song at once."""
         return self.music(music.transpose(1, 2)).transpose(1, 2)
 
-    def walk(self, z0, music_code, noise, style=None, state=None):
+    def walk(self, z0, music_code, noise, dance_code, style=None, state=None):
         """Latents for consecutive frames.
 
         z0 (B, z_dim): the latent before the first frame; music_code (B, T, music_hidden) from ``encode_music``;
-        noise (B, T, noise_dim); style (B,) long or None; state (1, B, hidden): the GRU state to continue from
-        (None starts one from z0). Returns (latents (B, T, z_dim): z0 plus the running sum of the shifts, each
-        step projected back onto the sphere; state)."""
-        parts = [music_code, noise]
-        emb = None
-        if self.style is not None:
-            emb = self.style(style)
-            parts.append(emb[:, None].expand(-1, music_code.shape[1], -1))
+        noise (B, T, noise_dim); dance_code (B, code_dim); style (B,) long or None; state (1, B, hidden): the GRU
+        state to continue from (None starts one from z0). Returns (latents (B, T, z_dim): z0 plus the running sum of
+        the shifts, each step projected back onto the sphere; state)."""
+        fixed = dance_code if self.style is None else torch.cat([dance_code, self.style(style)], 1)
         if state is None:
-            start_in = z0 if emb is None else torch.cat([z0, emb], 1)
-            state = torch.tanh(self.start(start_in))[None]
-        h, state = self.gru(torch.cat(parts, 2), state)
+            state = torch.tanh(self.start(torch.cat([z0, fixed], 1)))[None]
+        steps = torch.cat([music_code, noise, fixed[:, None].expand(-1, music_code.shape[1], -1)], 2)
+        h, state = self.gru(steps, state)
         latents, z = [], z0
         for shift in self.shift(h).unbind(1):
             # Back onto the sphere after every step, so a step of a given size moves the pose as much at the end of
@@ -143,9 +141,10 @@ class SeqGenerator(nn.Module):
             latents.append(z)
         return torch.stack(latents, 1), state
 
-    def forward(self, z0, music, noise, style=None):
-        """Latents (B, T, z_dim) for a window of normalised music (B, T, MUSIC_DIM) and noise (B, T, noise_dim)."""
-        return self.walk(z0, self.encode_music(music), noise, style)[0]
+    def forward(self, z0, music, noise, dance_code, style=None):
+        """Latents (B, T, z_dim) for a window of normalised music (B, T, MUSIC_DIM), noise (B, T, noise_dim) and
+        dance codes (B, code_dim)."""
+        return self.walk(z0, self.encode_music(music), noise, dance_code, style)[0]
 
 
 MOTION_CHANNELS = POSE_DIM * 2 + NUM_JOINTS + len(BONES)
@@ -166,10 +165,10 @@ class SeqCritic(nn.Module):
 
     A temporal convolution over the motion (positions, velocities, joint speeds, bone lengths) stacked with the
     music features of the same frames, so it can tell whether the dancer slows down on the beat; later layers are
-    strided so the score also weighs a beat or more of motion; then mean-pooled over time. Every layer is spectrally
+    strided so the score also weighs a second or more of motion; then mean-pooled over time. Every layer is spectrally
     normalised, which keeps the critic Lipschitz without a gradient penalty's double backward."""
 
-    def __init__(self, hidden=64, music_hidden=32, n_styles=0, style_dim=8, kernel=5, layers=3):
+    def __init__(self, hidden=64, music_hidden=32, n_styles=0, style_dim=8, kernel=5, layers=4):
         super().__init__()
         sn = nn.utils.parametrizations.spectral_norm
         self.music = sn(nn.Conv1d(MUSIC_DIM, music_hidden, 1))
@@ -291,7 +290,8 @@ def generate_dance(checkpoint, music, n_frames, seed, style=None, device='cpu'):
     sample one from the music classifier (models trained without styles ignore it); device: torch device.
     Returns normalised poses (n_frames, 15, 2) float32: MidHip at the origin, torso-length units (l2d.norm).
 
-    Each window carries the GRU state and the last latent into the next, so the dance has no jump at the joins."""
+    Each window carries the GRU state and the last latent into the next, so the dance has no jump at the joins;
+    the dance code is drawn once for the whole song."""
     pose_g, seq_g, classifier = load_models(checkpoint, device)
     rng = torch.Generator().manual_seed(int(seed))
     raw = torch.from_numpy(music_inputs(music, n_frames))
@@ -306,14 +306,15 @@ def generate_dance(checkpoint, music, n_frames, seed, style=None, device='cpu'):
         else:
             raise ValueError(f"unknown style {style!r} (known: {', '.join(checkpoint['styles'])})")
         style_index = torch.tensor([style_index], device=device)
-    code = seq_g.encode_music(normed)
+    music_code = seq_g.encode_music(normed)
     window = checkpoint['settings']['seq_len']
     z = sample_latents(1, seq_g.z_dim, rng, device)
+    dance_code = torch.randn(1, seq_g.code_dim, generator=rng).to(device)
     state, dance = None, []
     for start in range(0, n_frames, window):
         length = min(window, n_frames - start)
         noise = torch.randn(1, length, seq_g.noise_dim, generator=rng).to(device)
-        latents, state = seq_g.walk(z, code[:, start:start + length], noise, style_index, state)
+        latents, state = seq_g.walk(z, music_code[:, start:start + length], noise, dance_code, style_index, state)
         dance.append(pose_g(latents[0]))
         z = latents[:, -1]
     return torch.cat(dance).cpu().numpy().astype(np.float32)
