@@ -203,7 +203,7 @@ if gallery:
         for spine in ax.spines.values():
             spine.set_linewidth(0.3)
     fig.suptitle(f"{dataset}: {k} moves, pale to dark over the clip (move: training clips)", fontsize=8)
-    fig.tight_layout(pad=0.2, h_pad=0.2, w_pad=0.1)
+    fig.tight_layout(pad=0.2, h_pad=0.2, w_pad=0.1, rect=(0, 0, 1, 1 - 0.25 / fig.get_figheight()))
     gallery_path = out_dir(dataset, 'moves.png')
     with atomic_path(gallery_path) as tmp:
         fig.savefig(tmp, dpi=110)
