@@ -92,14 +92,18 @@ def dancer_generator(dataset, device):
                 generate=generate, score_moves=score_moves)
 
 
+# A generator loads a trained model of a dataset and returns a dict with at least fps, root and scale (where to
+# place its normalised poses) and generate(music, n_frames, seed) -> {'normed': (n_frames, 15, 2), ...} for music
+# features as l2d.audio.music_features makes them; 'moves' and score_moves are optional (move-based models).
 GENERATORS = {'dancer': dancer_generator}
 
 
 def read_song(path):
-    """Decode a song -> (samples, sr); InputError for an unreadable or empty (or silent) one."""
+    """Decode a song -> (samples, sr); InputError for an unreadable or empty one. A silent song is danced to on a
+    steady grid of the training tempo (it has no beats)."""
     samples, sr = load_audio(path, sr=None)
-    if len(samples) < sr * 0.1 or not np.any(samples):
-        raise InputError(f"{path}: empty or silent song ({len(samples) / sr:.2f} s)")
+    if len(samples) < sr * 0.1:
+        raise InputError(f"{path}: empty song ({len(samples) / sr:.2f} s of audio)")
     return samples, sr
 
 

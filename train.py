@@ -13,6 +13,7 @@ afresh). Runs on CPU or CUDA, and unchanged under torchrun (DistributedDataParal
     python train.py --dataset=demo
     torchrun --nproc_per_node=2 train.py --dataset=demo
 """
+import hashlib
 import math
 import os
 import sys
@@ -81,6 +82,8 @@ try:
     vocabulary = load_moves(moves_path)
 except InputError as e:
     fail(str(e))
+# Labels only mean something with their centroids: a checkpoint remembers which vocabulary it learnt.
+vocabulary_id = hashlib.sha1(vocabulary['centroids'].tobytes()).hexdigest()[:16]
 keys = [k.strip() for k in music_keys.split(',') if k.strip()]
 fps = float(vocabulary['fps'])
 n_moves = len(vocabulary['centroids'])
@@ -156,6 +159,9 @@ if resume and os.path.isfile(ckpt_path):
     if ckpt['model_args'] != model_args:
         fail(f"{ckpt_path} was trained with other model settings {ckpt['model_args']}; "
              f"run with --resume=False to start afresh")
+    if ckpt['vocabulary_id'] != vocabulary_id:
+        fail(f"{ckpt_path} was trained on another {moves_path} (cluster.py ran since); "
+             f"run with --resume=False to start afresh")
     model.load_state_dict(ckpt['model'])
     optimizer.load_state_dict(ckpt['optimizer'])
     first_epoch, history = ckpt['epoch'] + 1, ckpt['history']
@@ -175,7 +181,8 @@ def save_checkpoint(epoch):
     checkpoint = dict(
         model=raw_model.state_dict(), optimizer=optimizer.state_dict(), epoch=epoch, history=history,
         settings=settings, model_args=model_args, music_keys=keys, music_mean=music_mean, music_std=music_std,
-        music_rows=music_rows, context=context, majority_move=majority, train_dances=train_names,
+        music_rows=music_rows, context=context, majority_move=majority, vocabulary_id=vocabulary_id,
+        train_dances=train_names,
         val_dances=val_names,
         moves={k: vocabulary[k] for k in ('centroids', 'fps', 'unit', 'clip_s', 'beats_per_clip', 'clip_frames',
                                           'median_clip_s', 'typical_root', 'typical_scale', 'settings')})
