@@ -10,10 +10,15 @@ $(VENV)/.installed: requirements.txt
 	$(PY) -m pip install --quiet -r requirements.txt
 	touch $@
 
+# The whole pipeline on the synthetic demo data (about 5 minutes on 2 CPU cores once installed).
 demo: $(VENV)/.installed
 	$(PY) data/demo/prepare.py
 	$(PY) parse.py
-	$(PY) animate.py --poses=data/demo/poses/$$(cd data/demo/poses && ls | head -1)
+	$(PY) process_waves.py
+	$(PY) cluster.py --unit=beats --beats_per_clip=1
+	$(PY) train.py
+	$(PY) eval.py
+	$(PY) bench.py
 
 # The pip pose extractor (MediaPipe) is kept out of the main install: --no-deps plus its few pinned needs.
 $(VENV)/.extract-installed: requirements-extract.txt $(VENV)/.installed
