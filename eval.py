@@ -2,12 +2,14 @@
 
     python eval.py --music=any/song.mp3     # -> out/<dataset>/dances/song.npz + song.mp4 (with the song)
     python eval.py                          # every test dance of the dataset -> out/<dataset>/eval.json
+    python eval.py --model=gan --style=waltz --music=song.wav    # the GAN dancer (eval_gan.json on the test split)
 
 A dance: the song's music features (l2d.audio), its move clips with boundaries on its beats (l2d.moves.dance_bounds),
 a move for every clip from the trained model (sampled with `temperature` and `top_k`, seeded), and the centroid clips
 of those moves stretched to the clips and joined with a `blend_s` blend at each boundary, placed at the training
-dancers' typical position and size. The dance file is a pose file (l2d.io.save_poses) plus the moves, clip bounds
-and settings.
+dancers' typical position and size. With --model=gan: models.gan.generate_dance (train_seq.py's checkpoint) in
+`style`, or one its music classifier picks. The dance file is a pose file (l2d.io.save_poses) plus the moves, clip
+bounds and settings; --save_dances=True writes the test split's dances too (bench.py reads them).
 
 Scores on the test split: move accuracy against the k-means labels (argmax, teacher-forced and free-running) with
 the majority-move and repeat-the-previous-move baselines; Beat Align Score (l2d.metrics) of generated and real
@@ -29,7 +31,8 @@ from l2d.moves import dance_bounds, join_clips, load_moves, load_music, music_ma
 from l2d.norm import denormalize
 
 dataset = 'demo'
-model = 'dancer'  # generator: 'dancer' (train.py's checkpoint)
+model = 'dancer'  # generator: 'dancer' (train.py's checkpoint) or 'gan' (train_seq.py's)
+style = ''  # --model=gan: the style to dance (a label of its training data); '' lets the model pick from the music
 music = ''  # a song (wav/mp3/ogg/flac) to dance to; '' scores the dataset's test split instead
 temperature = 1.0
 top_k = 5  # sample among the k likeliest moves (0: all)
@@ -38,6 +41,9 @@ blend_s = 0.25  # seconds of blending on each side of a move boundary (at most h
 ease = 1.0  # time warp of each move (l2d.moves.resample_time): 0 none, 1 the dancer rests on every move boundary
 video = True  # with --music: write the MP4
 compare_video = True  # without --music: a side-by-side real-vs-generated MP4 of the first test dance
+save_dances = False  # without --music: write each test dance to out/<dataset>/dances/test/<clip>_s<seed>.npz
+samples = 1  # without --music: dances of the first test song (its test dance, then seeds seed+1001...); with
+# save_dances the extra ones are written too (for multimodality)
 device = 'auto'  # 'auto': cuda if available, else cpu
 settings = configure(globals())
 
@@ -92,10 +98,40 @@ def dancer_generator(dataset, device):
                 generate=generate, score_moves=score_moves)
 
 
+def gan_generator(dataset, device):
+    """Load train_seq.py's checkpoint of `dataset`. Returns a dict: fps, root (2,) and scale (pixels) to place a
+    dancer, and generate(music, n_frames, seed) -> {'normed': (n_frames, 15, 2)} in `style`."""
+    path = out_dir(dataset, 'gan_seq', 'ckpt.pt')
+    if not os.path.isfile(path):
+        raise InputError(f"{path} not found (run `python train_pose.py --dataset={dataset}` then "
+                         f"`python train_seq.py --dataset={dataset}` first)")
+    import torch
+    from models.gan import generate_dance
+    if device == 'auto':
+        device = 'cuda' if torch.cuda.is_available() else 'cpu'
+    try:
+        ckpt = torch.load(path, map_location=device, weights_only=False)
+    except Exception as e:  # torch raises many types for a damaged file
+        raise InputError(f"{path}: unreadable checkpoint ({e}); rerun train_seq.py")
+    if style and ckpt['styles'] and style not in ckpt['styles']:
+        raise InputError(f"unknown style {style!r} for {path} (known: {', '.join(ckpt['styles'])})")
+
+    def generate(music, n_frames, seed):
+        # A music file a few frames shorter than its pose file: the dancer holds the last pose.
+        n_music = min(n_frames, len(music['beats']))
+        if n_music < 1:
+            raise InputError("no music frames")
+        normed = generate_dance(ckpt, music, n_music, seed, style or None, device)
+        return dict(normed=np.concatenate([normed, np.repeat(normed[-1:], n_frames - n_music, 0)]))
+
+    return dict(fps=float(ckpt['fps']), root=np.asarray(ckpt['root'], np.float32), scale=float(ckpt['scale']),
+                generate=generate)
+
+
 # A generator loads a trained model of a dataset and returns a dict with at least fps, root and scale (where to
 # place its normalised poses) and generate(music, n_frames, seed) -> {'normed': (n_frames, 15, 2), ...} for music
 # features as l2d.audio.music_features makes them; 'moves' and score_moves are optional (move-based models).
-GENERATORS = {'dancer': dancer_generator}
+GENERATORS = {'dancer': dancer_generator, 'gan': gan_generator}
 
 
 def read_song(path):
@@ -178,6 +214,17 @@ for i, clip in enumerate(tqdm(test_clips, desc='test dances', unit='song')):
         dances['random_moves'] = denormalize(join_clips(dancer['centroids'][random_moves], dance['bounds'], n_frames,
                                                         dancer['blend_frames'], ease), dancer['root'], dancer['scale'])
     result = {'seconds': n_frames / fps}
+    if save_dances:
+        sample_seeds = [seed + i] + ([seed + 1000 + s for s in range(1, samples)] if i == 0 else [])
+        for dance_seed in sample_seeds:
+            poses = generated if dance_seed == seed + i else denormalize(
+                dancer['generate'](song, n_frames, dance_seed)['normed'], dancer['root'], dancer['scale'])
+            dance_path = out_dir(dataset, 'dances', 'test', f'{clip}_s{dance_seed}.npz')
+            save_poses(dance_path, poses, np.ones(poses.shape[:2], np.float32), fps,
+                       data_dir(dataset, 'music', clip + '.npz'), dict(settings, model=model, seed=dance_seed),
+                       moves=dance.get('moves', np.zeros(0, int)) if dance_seed == seed + i else np.zeros(0, int),
+                       beat_times_s=song['beat_times_s'])
+            result.setdefault('dance_files', []).append(dance_path)
     for kind, poses in dances.items():
         for name, value in beat_metrics(poses, fps, song['beat_times_s']).items():
             result[f'{kind}_{name}'] = value
@@ -218,7 +265,7 @@ if labels_all:
 if seconds_spent > 0:
     report['speed_x_realtime'] = seconds_danced / seconds_spent
 report['per_song'] = per_song
-report_path = out_dir(dataset, 'eval.json')
+report_path = out_dir(dataset, 'eval.json' if model == 'dancer' else f'eval_{model}.json')
 save_json(report_path, report)
 print(f"{report['n_songs']} test songs")
 if 'move_accuracy' in report:

@@ -1,0 +1,53 @@
+"""eval.py --model=gan: a GAN dance for a song longer than the training window, in a chosen style and in the one
+the music picks, the test-split scores with saved dances, and a missing checkpoint."""
+import json
+import os
+
+import numpy as np
+
+from conftest import run_script
+from l2d.io import load_poses
+from test_gan import make_dataset
+from test_train_eval import write_click_song
+
+
+def test_eval_gan(roots):
+    data, out = roots
+    make_dataset(data, n_clips=4, seconds=4.0)
+    song = data / 'song.wav'
+    write_click_song(song, 5.0, 120)
+    write_click_song(data / 'tiny' / 'audio' / 'clip3.wav', 4.0, 120)  # the test clip's song, for the speed
+
+    missing = run_script('eval.py', '--dataset=tiny', '--model=gan', f'--music={song}', check=False)
+    assert missing.returncode != 0
+    assert 'train_pose.py' in missing.stderr and 'train_seq.py' in missing.stderr
+    assert len(missing.stderr.strip().splitlines()) == 1
+
+    run_script('train_pose.py', '--dataset=tiny', '--max_steps=50', '--check_samples=200', '--hidden=32')
+    run_script('train_seq.py', '--dataset=tiny', '--max_steps=5', '--seq_len=30', '--sample_seconds=1',
+               '--hidden=32', '--critic_hidden=16')
+
+    # 5 s of song at 30 fps: five chained 30-frame windows.
+    dances = {}
+    for style in ('knees', ''):
+        run_script('eval.py', '--dataset=tiny', '--model=gan', f'--style={style}', f'--music={song}', '--video=False')
+        dances[style] = load_poses(out / 'tiny' / 'dances' / 'song.npz')
+        assert dances[style]['poses'].shape == (150, 15, 2)
+        assert np.isfinite(dances[style]['poses']).all()
+        assert np.ptp(dances[style]['poses'], axis=0).max() > 1  # the dancer moves (pixels)
+    assert dances['knees']['settings']['style'] == 'knees'
+
+    bad = run_script('eval.py', '--dataset=tiny', '--model=gan', '--style=tango', f'--music={song}', check=False)
+    assert bad.returncode != 0 and 'tango' in bad.stderr
+
+    run_script('eval.py', '--dataset=tiny', '--model=gan', '--compare_video=False', '--save_dances=True',
+               '--samples=2')
+    report = json.loads((out / 'tiny' / 'eval_gan.json').read_text())
+    assert report['n_songs'] == 1 and 'move_accuracy' not in report
+    assert np.isfinite(report['generated_bas']) and report['speed_x_realtime'] > 0
+    (clip, result), = report['per_song'].items()
+    assert [os.path.basename(p) for p in result['dance_files']] == [f'{clip}_s0.npz', f'{clip}_s1001.npz']
+    first, second = (load_poses(p)['poses'] for p in result['dance_files'])
+    real = load_poses(data / 'tiny' / 'poses' / f'{clip}.npz')['poses']
+    assert first.shape == second.shape == real.shape
+    assert not np.allclose(first, second)
