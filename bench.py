@@ -10,13 +10,14 @@ Dancers (one row each in the report):
   <model>       each of `models`: eval.py --model=<model> with the checkpoints already trained in out/<dataset>/
                 (the project's move-classifier dancer, the GAN dancer)
 
-Generated dances come from `eval.py --music=<test song>` subprocesses (one per song and seed) and are kept in
+Generated dances come from one `eval.py --save_dances=True` process per dancer (its test-split mode: a dance per
+test song from the song's music features, and extra seeds for the first song) and are kept in
 out/<dataset>/bench/dances/<dancer>/. Every pose sequence is normalised (l2d.norm.normalize: MidHip-centred, torso
 lengths) before scoring, so root travel and camera framing do not count; generated dances are cut to the real
 dance's length. Beat scores use the music's beats of data/<dataset>/music/ (process_waves.py); the other features
-are computed over `segment_s` segments. Generation speed is seconds of dance per second of wall time of the
-`eval.py --music` processes, end to end as a user runs it for one song: starting Python, imports, audio decoding,
-music features, loading the model, generating and writing the dance.
+are computed over `segment_s` segments. Generation speed is eval.py's own figure (speed_x_realtime of its eval json):
+seconds of dance per second of audio decoding, music features and generating, over the test songs; Python start-up,
+imports and model loading (a few seconds once per process) are not counted.
 
 Writes out/<dataset>/report.md (table, targets, how it was made), report.json (every number, per song),
 beats.png (music beats over the motion-speed curves of one test song), kinetic.png (kinetic features, real vs
@@ -31,7 +32,6 @@ import sys
 import time
 
 import numpy as np
-from tqdm import tqdm
 
 from l2d.config import configure
 from l2d.io import (AUDIO_EXTENSIONS, InputError, ROOT, atomic_path, data_dir, find_media, load_meta, load_poses,
@@ -58,6 +58,8 @@ seed = 0
 video = True  # compare.mp4
 settings = configure(globals())
 
+# The random-moves floor joins its moves as eval.py does by default, so only the choice of moves differs.
+RANDOM_BLEND_S, RANDOM_EASE = 0.25, 1.0
 PY = sys.executable
 EVAL = os.path.join(ROOT, 'eval.py')
 bench_dir = out_dir(dataset, 'bench')
@@ -101,42 +103,35 @@ extra_samples, speeds, notes, made_by = {}, {}, {}, {'real': 'the real test danc
 
 
 def run_eval(name, model, env):
-    """eval.py --model=<model> dances for every test song (and `samples` - 1 more for the first song) in the roots
-    of `env`, kept in out/<dataset>/bench/dances/<name>/. A song eval.py fails on is skipped with its message; a
-    failure on the first song (no such model, no checkpoint) raises RuntimeError with eval.py's last line.
-    Returns ({clip: pixel poses}, [first-song dances], speed x real time)."""
+    """One `eval.py --model=<model> --save_dances=True` process in the roots of `env`: a dance for every test song
+    (and `samples` - 1 more for the first song), kept in out/<dataset>/bench/dances/<name>/. A song eval.py skips is
+    missing from the result; eval.py failing (no such model, no checkpoint) raises RuntimeError with its last line.
+    Returns ({clip: pixel poses}, [first-song dances], speed x real time as eval.py measured it)."""
     roots_out = env.get('L2D_OUT') or os.path.join(ROOT, 'out')
-    jobs = [(c, seed + i, c) for i, c in enumerate(sorted(real_test)) if audio[c]]
-    if audio[first_clip]:
-        jobs += [(first_clip, seed + 1000 + s, f"{first_clip}_sample{s}") for s in range(1, samples)]
-    if not jobs:
-        raise RuntimeError(f"no test song has audio in {data_dir(dataset, 'audio')}")
-    dances, sample_dances, danced_s, spent_s = {}, [], 0.0, 0.0
-    for clip, dance_seed, kept_name in tqdm(jobs, desc=name, unit='dance'):
-        started = time.perf_counter()
-        proc = subprocess.run([PY, EVAL, f'--dataset={dataset}', f'--model={model}', f'--music={audio[clip]}',
-                               '--video=False', f'--seed={dance_seed}', f'--top_k={top_k}'],
-                              env=env, capture_output=True, text=True, cwd=ROOT)
-        if proc.returncode != 0:
-            message = (proc.stderr.strip() or proc.stdout.strip() or 'failed').splitlines()[-1]
-            if not dances:
-                raise RuntimeError(message)
-            print(f"skipping {clip} for {name}: {message}")
+    print(f"{name}: eval.py --model={model} on the test split")
+    proc = subprocess.run([PY, EVAL, f'--dataset={dataset}', f'--model={model}', '--save_dances=True',
+                           f'--samples={samples}', '--compare_video=False', f'--seed={seed}', f'--top_k={top_k}'],
+                          env=env, capture_output=True, text=True, cwd=ROOT)
+    if proc.returncode != 0:
+        raise RuntimeError((proc.stderr.strip() or proc.stdout.strip() or 'failed').splitlines()[-1])
+    with open(os.path.join(roots_out, dataset, 'eval.json' if model == 'dancer' else f'eval_{model}.json')) as f:
+        report = json.load(f)
+    dances, sample_dances = {}, []
+    for clip, result in report['per_song'].items():
+        if clip not in real_test:
             continue
-        spent_s += time.perf_counter() - started
-        song = os.path.splitext(os.path.basename(audio[clip]))[0]
-        kept = os.path.join(bench_dir, 'dances', name, kept_name + '.npz')
-        os.makedirs(os.path.dirname(kept), exist_ok=True)
-        os.replace(os.path.join(roots_out, dataset, 'dances', song + '.npz'), kept)
-        d = load_poses(kept)
-        danced_s += len(d['poses']) / d['fps']
-        if kept_name == clip:
-            dances[clip] = d['poses']
-        else:
-            sample_dances.append(d['poses'])
-    if first_clip in dances:
-        sample_dances.insert(0, dances[first_clip])
-    return dances, sample_dances, danced_s / spent_s
+        for k, path in enumerate(result.get('dance_files', [])):
+            kept = os.path.join(bench_dir, 'dances', name, clip + (f'_sample{k}' if k else '') + '.npz')
+            os.makedirs(os.path.dirname(kept), exist_ok=True)
+            os.replace(path, kept)
+            poses = load_poses(kept)['poses']
+            if k == 0:
+                dances[clip] = poses
+            if clip == first_clip:
+                sample_dances.append(poses)
+    if not dances:
+        raise RuntimeError(f"eval.py wrote no test dance for {name}")
+    return dances, sample_dances, report.get('speed_x_realtime', float('nan'))
 
 
 def original_roots():
@@ -172,7 +167,8 @@ if os.path.isfile(moves_path):
         bounds = dance_bounds(n_frames, fps, vocabulary['unit'], float(vocabulary['clip_s']), beats_per_clip, None,
                               beat_s)
         moves = rng.integers(0, len(vocabulary['centroids']), len(bounds))
-        return join_clips(vocabulary['centroids'][moves], bounds, n_frames, int(round(0.12 * fps)))
+        return join_clips(vocabulary['centroids'][moves], bounds, n_frames, int(round(RANDOM_BLEND_S * fps)),
+                          RANDOM_EASE)
 
     started = time.perf_counter()
     dancers['random_moves'] = {clip: random_dance(len(poses)) for clip, (poses, _) in real_test.items()}
@@ -180,7 +176,8 @@ if os.path.isfile(moves_path):
     extra_samples['random_moves'] = [dancers['random_moves'][first_clip]] + [
         random_dance(len(real_test[first_clip][0])) for _ in range(samples - 1)]
     made_by['random_moves'] = (f"{moves_path}: {len(vocabulary['centroids'])} moves (unit {vocabulary['unit']}) "
-                               f"drawn uniformly (seed {seed}) on a steady grid, joined with 0.12 s blends")
+                               f"drawn uniformly (seed {seed}) on a steady grid, joined as eval.py joins them "
+                               f"({RANDOM_BLEND_S} s blends, ease {RANDOM_EASE})")
 else:
     notes['random_moves'] = f"{moves_path} not found (run cluster.py)"
 
@@ -392,8 +389,8 @@ the floor); Div = mean distance between segments of different dances; MM_k = mul
 classifier trained on real training dances' kinetic features, applied to the segments; bone drift = worst
 relative change of the figure's summed bone lengths over {segment_s:g}-s segments vs the real training mean;
 jerk = mean |third derivative| (torso lengths / s^3); limb excess = share of frames with a bone longer than any
-real training one; speed = seconds of dance per second of wall time of `eval.py --music=<song>`, one process per
-song, end to end (Python start, imports, audio decoding, music features, model loading, generating).
+real training one; speed = seconds of dance per second of audio decoding, music features and generating, as
+eval.py measures it on the test songs (Python start-up, imports and model loading not counted).
 
 ## Targets
 
