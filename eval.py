@@ -106,13 +106,15 @@ def gan_generator(dataset, device):
         raise InputError(f"{path} not found (run `python train_pose.py --dataset={dataset}` then "
                          f"`python train_seq.py --dataset={dataset}` first)")
     import torch
-    from models.gan import generate_dance
+    from models.gan import generate_dance, load_models
     if device == 'auto':
         device = 'cuda' if torch.cuda.is_available() else 'cpu'
     try:
         ckpt = torch.load(path, map_location=device, weights_only=False)
-    except Exception as e:  # torch raises many types for a damaged file
-        raise InputError(f"{path}: unreadable checkpoint ({e}); rerun train_seq.py")
+        load_models(ckpt, device)
+    except Exception as e:  # torch raises many types for a damaged file or one of other networks
+        raise InputError(f"{path}: unreadable checkpoint or other networks than models/gan.py's "
+                         f"({str(e).splitlines()[0]}); rerun train_seq.py")
     if style and ckpt['styles'] and style not in ckpt['styles']:
         raise InputError(f"unknown style {style!r} for {path} (known: {', '.join(ckpt['styles'])})")
 
