@@ -49,8 +49,13 @@ ddp = 'RANK' in os.environ
 if device == 'auto':
     device = 'cuda' if torch.cuda.is_available() else 'cpu'
 if ddp:
+    import warnings
+
     import torch.distributed as dist
     from torch.nn.parallel import DistributedDataParallel as DDP
+    # The gradient penalty's double backward hands the critic's (1, hidden) output weight a gradient with other
+    # strides than DDP's bucket; for a single row that costs one small copy and changes nothing.
+    warnings.filterwarnings('ignore', message='Grad strides do not match bucket view strides')
     dist.init_process_group('nccl' if device.startswith('cuda') else 'gloo')
     rank, world = dist.get_rank(), dist.get_world_size()
     if device.startswith('cuda'):
@@ -123,12 +128,8 @@ def generated_poses(n, sample_seed):
     return poses
 
 
-if check_untrained is None:
+if master and check_untrained is None:
     check_untrained = body_check(generated_poses(check_samples, seed), real_check)
-# The reference for "a body, not noise": every coordinate drawn independently with the real mean and spread.
-noise_rng = np.random.default_rng(seed)
-check_noise = body_check(real.mean(0) + real.std(0) * noise_rng.standard_normal((check_samples, *real.shape[1:])),
-                         real_check)
 gen_ddp = DDP(generator) if ddp else generator
 critic_ddp = DDP(critic) if ddp else critic
 
@@ -222,6 +223,9 @@ progress.close()
 # ---- the end: samples, loss plot, body check --------------------------------------------------------------------
 if master:
     check = body_check(generated_poses(check_samples, seed), real_check)
+    # The reference for "a body, not noise": every coordinate drawn independently with the real mean and spread.
+    noise = real.mean(0) + real.std(0) * np.random.default_rng(seed).standard_normal((check_samples, *real.shape[1:]))
+    check_noise = body_check(noise, real_check)
     save_checkpoint(check)
     save_samples(os.path.join(out, f'samples_{step}.png'), generated_poses(32, fixed_samples_seed))
     if history:

@@ -74,7 +74,7 @@ def trained(tmp_path_factory):
         make_dataset(data, n_clips=6)
         os.remove(data / 'tiny' / 'music' / 'clip1.npz')
         pose = run_script('train_pose.py', '--dataset=tiny', '--max_steps=300', '--check_samples=1000',
-                          '--learning_rate=1e-3')
+                          '--learning_rate=1e-3', '--hidden=64', '--batch_size=64')
         seq = run_script('train_seq.py', '--dataset=tiny', '--max_steps=30', '--seq_len=30', '--sample_seconds=2')
     return data, out, pose.stdout, seq.stdout
 
