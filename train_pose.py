@@ -41,7 +41,7 @@ check_samples = 4000      # generated poses compared with real ones by the body 
 resume = True             # continue from out/<dataset>/gan_pose/ckpt.pt when it exists
 seed = 1337
 device = 'auto'           # 'auto' (CUDA when available), 'cpu', 'cuda', 'cuda:1', ...
-cpu_threads = 1           # torch threads per process on CPU: these small networks lose more to thread sync than they gain
+cpu_threads = 1           # torch threads per process on CPU (small networks lose more to thread sync than they gain)
 settings = configure(globals())
 
 # ---- processes and device ----------------------------------------------------------------------------------------

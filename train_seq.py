@@ -61,7 +61,7 @@ log_every = 10            # record losses every this many steps
 resume = True             # continue from out/<dataset>/gan_seq/ckpt.pt when it exists
 seed = 1337
 device = 'auto'           # 'auto' (CUDA when available), 'cpu', 'cuda', 'cuda:1', ...
-cpu_threads = 1           # torch threads per process on CPU: these small networks lose more to thread sync than they gain
+cpu_threads = 1           # torch threads per process on CPU (small networks lose more to thread sync than they gain)
 settings = configure(globals())
 
 # ---- processes and device ----------------------------------------------------------------------------------------

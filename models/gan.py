@@ -1,13 +1,15 @@
 """The two-stage GAN dancer: a pose GAN, then a music-conditioned sequence GAN that walks its latent space.
 
 After Cai et al., "Deep Video Generation, Prediction and Completion of Human Action Sequences" (arXiv 1711.08682):
-``PoseGenerator`` maps a latent z to one pose; ``SeqGenerator`` turns an initial latent, noise and the
-music of each frame into per-frame latent shifts, summed over time, which the frozen pose generator decodes into a
-dance. ``SeqCritic`` judges (dance, music) pairs (hinge loss). ``generate_dance`` chains windows into a dance for a whole song.
+``PoseGenerator`` maps a latent z to one pose; ``SeqGenerator`` turns an initial latent, noise and the music of
+each frame into per-frame latent shifts, summed over time, which the frozen pose generator decodes into a dance.
+``SeqCritic`` judges (dance, music) pairs (hinge loss). ``generate_dance`` chains windows into a dance for a whole
+song.
 
 Poses are normalised as ``l2d.norm.normalize`` (MidHip-centred, torso-length units). The root (MidHip) stays
 fixed at the origin: the pose files' root tracks are mostly camera framing and travel, which a dance for an
-unseen song cannot take from anywhere, and ``eval.py`` compares MidHip-centred poses.
+unseen song cannot take from anywhere; eval.py places the dancer at the training videos' typical root and scale
+(``checkpoint['root']``, ``checkpoint['scale']``).
 
 The pose generator reads only the direction of z (it projects z onto the sphere of radius sqrt(z_dim)), and the
 walk stays on that sphere (each shifted latent is projected back), so every latent it reaches decodes to a pose
