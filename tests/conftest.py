@@ -1,3 +1,4 @@
+import contextlib
 import os
 import sys
 
@@ -36,3 +37,19 @@ def run_script(script, *args, check=True, timeout=600):
     if check and proc.returncode != 0:
         pytest.fail(f"{script} {' '.join(args)} exited {proc.returncode}:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
     return proc
+
+
+@contextlib.contextmanager
+def module_roots(root):
+    """Point L2D_DATA / L2D_OUT at `root`/data and `root`/out for a module-scoped fixture (monkeypatch is per test),
+    restoring them afterwards."""
+    saved = {k: os.environ.get(k) for k in ('L2D_DATA', 'L2D_OUT')}
+    os.environ.update(L2D_DATA=str(root / 'data'), L2D_OUT=str(root / 'out'))
+    try:
+        yield root
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v

@@ -6,7 +6,7 @@ import os
 import numpy as np
 import pytest
 
-from conftest import run_script
+from conftest import module_roots, run_script
 from l2d.io import data_dir, load_poses, out_dir
 from test_cluster import FPS, write_dataset
 from test_train_eval import write_click_song
@@ -21,9 +21,7 @@ BENCH = ('--dataset=tiny', '--models=gan', '--original_epochs=3', '--original_co
 def benched(tmp_path_factory):
     """A tiny dataset with test songs and a move vocabulary, benchmarked; yields (data root, out root, stdout)."""
     root = tmp_path_factory.mktemp('bench')
-    saved = {k: os.environ.get(k) for k in ('L2D_DATA', 'L2D_OUT')}
-    os.environ.update(L2D_DATA=str(root / 'data'), L2D_OUT=str(root / 'out'))
-    try:
+    with module_roots(root):
         write_dataset('tiny')
         for clip in ('song_06', 'song_07'):
             poses = load_poses(data_dir('tiny', 'poses', clip + '.npz'))['poses']
@@ -32,12 +30,6 @@ def benched(tmp_path_factory):
         run_script('cluster.py', '--dataset=tiny', '--unit=beats', '--n_moves=4', '--n_init=1', '--gallery=False')
         proc = run_script('bench.py', *BENCH)
         yield root / 'data', root / 'out', proc.stdout
-    finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
 
 
 def load_report(out_root):

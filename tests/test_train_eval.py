@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import torch
 
-from conftest import ROOT, run_script
+from conftest import ROOT, module_roots, run_script
 from l2d.io import data_dir, load_poses, out_dir, save_wav, video_info
 from test_cluster import FPS, write_dataset
 
@@ -36,20 +36,12 @@ def write_click_song(path, seconds, bpm, sr=22050):
 def trained(tmp_path_factory):
     """A clustered and trained tiny dataset (data and out under one temporary root); yields the root."""
     root = tmp_path_factory.mktemp('dancer')
-    saved = {k: os.environ.get(k) for k in ('L2D_DATA', 'L2D_OUT')}
-    os.environ.update(L2D_DATA=str(root / 'data'), L2D_OUT=str(root / 'out'))
-    try:
+    with module_roots(root):
         write_dataset('tiny')
         write_click_song(data_dir('tiny', 'audio', 'song_06.wav'), 8.0, 100)
         run_script('cluster.py', '--dataset=tiny', '--unit=beats', '--n_moves=4', '--n_init=2', '--gallery=False')
         run_script('train.py', *TRAIN, f'--epochs={EPOCHS}')
         yield root
-    finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
 
 
 def copy_dataset(trained, roots):
