@@ -23,6 +23,7 @@ demo: $(VENV)/.installed
 	$(PY) train_seq.py
 	$(PY) bench.py
 	$(PY) eval.py --music=data/demo/audio/hiphop_05.wav
+	@echo "benchmark report: out/demo/report.md (beats.png, kinetic.png, compare.mp4 beside it)"
 
 # The same on the real Dance with Melody dances in ../shared (see ../shared/README.md).
 bench-dwm: $(VENV)/.installed
