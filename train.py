@@ -27,6 +27,7 @@ from tqdm import tqdm
 from l2d.config import configure
 from l2d.io import InputError, atomic_path, data_dir, out_dir
 from l2d.moves import load_moves, load_music, music_matrix, music_windows
+from l2d.processes import start_processes
 from models.dancer import Dancer
 
 dataset = 'demo'
@@ -49,21 +50,9 @@ resume = True  # continue from out/<dataset>/dancer/ckpt.pt when it exists
 settings = configure(globals())
 
 # ---- devices and processes (torchrun sets RANK / WORLD_SIZE / LOCAL_RANK) ---------------------------------------
-distributed = int(os.environ.get('WORLD_SIZE', '1')) > 1
-rank = int(os.environ.get('RANK', '0'))
-world_size = int(os.environ.get('WORLD_SIZE', '1'))
+device, rank, world_size = start_processes(device)
+distributed = world_size > 1
 local_rank = int(os.environ.get('LOCAL_RANK', '0'))
-if device == 'auto':
-    device = 'cuda' if torch.cuda.is_available() else 'cpu'
-if device == 'cuda' and distributed:
-    device = f'cuda:{local_rank}'
-if device.startswith('cuda'):
-    torch.cuda.set_device(device)
-else:
-    # Processes on one machine share its cores; more threads than cores only adds contention.
-    torch.set_num_threads(max(1, (os.cpu_count() or 1) // int(os.environ.get('LOCAL_WORLD_SIZE', world_size))))
-if distributed:
-    torch.distributed.init_process_group(backend='nccl' if device.startswith('cuda') else 'gloo')
 master = rank == 0
 
 

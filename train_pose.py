@@ -18,6 +18,7 @@ from tqdm import tqdm
 from l2d.config import configure
 from l2d.io import InputError, atomic_path, data_dir, load_poses, out_dir, save_json, split_clips
 from l2d.norm import normalize
+from l2d.processes import start_processes
 from l2d.plausibility import body_check
 from l2d.skeleton import BONE_SIDES, BONES, bone_lengths, mirror
 from models.gan import PoseCritic, PoseGenerator, gradient_penalty, sample_latents
@@ -45,26 +46,15 @@ cpu_threads = 1           # torch threads per process on CPU (small networks los
 settings = configure(globals())
 
 # ---- processes and device ----------------------------------------------------------------------------------------
-ddp = 'RANK' in os.environ
-if device == 'auto':
-    device = 'cuda' if torch.cuda.is_available() else 'cpu'
+device, rank, world = start_processes(device, cpu_threads)
+ddp = world > 1
 if ddp:
     import warnings
 
-    import torch.distributed as dist
     from torch.nn.parallel import DistributedDataParallel as DDP
     # The gradient penalty's double backward hands the critic's (1, hidden) output weight a gradient with other
     # strides than DDP's bucket; for a single row that costs one small copy and changes nothing.
     warnings.filterwarnings('ignore', message='Grad strides do not match bucket view strides')
-    dist.init_process_group('nccl' if device.startswith('cuda') else 'gloo')
-    rank, world = dist.get_rank(), dist.get_world_size()
-    if device.startswith('cuda'):
-        device = f"cuda:{os.environ['LOCAL_RANK']}"
-        torch.cuda.set_device(device)
-else:
-    rank, world = 0, 1
-if not device.startswith('cuda'):
-    torch.set_num_threads(cpu_threads)
 master = rank == 0
 if batch_size % world:
     raise SystemExit(f"error: batch_size={batch_size} is not divisible by the {world} processes")
@@ -239,4 +229,4 @@ if master:
         print(f"  {key:24s} {value:.4f}  untrained {check_untrained[key]:.4f}  noise {check_noise[key]:.4f}")
     print(f"wrote {out}")
 if ddp:
-    dist.destroy_process_group()
+    torch.distributed.destroy_process_group()

@@ -26,6 +26,7 @@ from l2d.io import (AUDIO_EXTENSIONS, InputError, atomic_path, data_dir, find_me
                     split_clips)
 from l2d.moves import load_music
 from l2d.norm import normalize
+from l2d.processes import start_processes
 from l2d.skeleton import bone_lengths, mirror
 from models.gan import (PoseGenerator, SeqCritic, SeqGenerator, StyleClassifier, generate_dance,
                         music_inputs, sample_latents)
@@ -65,21 +66,10 @@ cpu_threads = 1           # torch threads per process on CPU (small networks los
 settings = configure(globals())
 
 # ---- processes and device ----------------------------------------------------------------------------------------
-ddp = 'RANK' in os.environ
-if device == 'auto':
-    device = 'cuda' if torch.cuda.is_available() else 'cpu'
+device, rank, world = start_processes(device, cpu_threads)
+ddp = world > 1
 if ddp:
-    import torch.distributed as dist
     from torch.nn.parallel import DistributedDataParallel as DDP
-    dist.init_process_group('nccl' if device.startswith('cuda') else 'gloo')
-    rank, world = dist.get_rank(), dist.get_world_size()
-    if device.startswith('cuda'):
-        device = f"cuda:{os.environ['LOCAL_RANK']}"
-        torch.cuda.set_device(device)
-else:
-    rank, world = 0, 1
-if not device.startswith('cuda'):
-    torch.set_num_threads(cpu_threads)
 master = rank == 0
 if batch_size % (2 * world):
     raise SystemExit(f"error: batch_size={batch_size} must be an even multiple of the {world} processes")
@@ -337,4 +327,4 @@ if master:
         save_sample(os.path.join(out, f'sample_{step}.mp4'))
     print(f"wrote {out}")
 if ddp:
-    dist.destroy_process_group()
+    torch.distributed.destroy_process_group()
