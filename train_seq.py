@@ -27,13 +27,15 @@ from l2d.io import (AUDIO_EXTENSIONS, InputError, atomic_path, data_dir, find_me
 from l2d.moves import load_music
 from l2d.norm import normalize
 from l2d.processes import start_processes
-from l2d.skeleton import bone_lengths, mirror
-from models.gan import (PoseGenerator, SeqCritic, SeqGenerator, StyleClassifier, generate_dance,
+from l2d.skeleton import MIDHIP, NUM_JOINTS, bone_lengths, mirror
+from models.gan import (PoseGenerator, SeqCritic, SeqGenerator, StyleClassifier, generate_dance, motion_statistics,
                         music_inputs, sample_latents)
 
 dataset = 'demo'
 pose_ckpt = ''            # the pose GAN's checkpoint ('' = out/<dataset>/gan_pose/ckpt.pt)
 seq_len = 60              # frames per training window (2 s at 30 fps); generation chains windows of this length
+rollout = 3               # windows per generated training sequence, each judged on its own: the walk learns to keep
+                          # dancing long after its random start, as it must in a whole song
 noise_dim = 8             # per-frame noise size
 code_dim = 8              # size of the dance code, noise drawn once per dance
 hidden = 128              # GRU state size
@@ -48,6 +50,11 @@ mismatch_weight = 0.5     # share of the critic's fake side taken by real dances
 same_song_mismatch = 0.5  # of those, the share whose music is the same song shifted by part of a beat
 smooth_weight = 0.0       # the paper's smoothness loss: mean squared joint step between frames (torso lengths)
 shift_weight = 0.0        # the paper's shift-size loss: mean squared latent shift per frame
+latent_weight = 1.0       # keep the latents the walk visits spread over the sphere as the pose GAN's inputs were
+                          # (mean 0, second moment I), so its poses are as varied as the real ones; without it the walk
+                          # settles where the pose generator draws frontal, outstretched bodies
+motion_weight = 1.0       # match the real dances' per-joint speed and size of moves (log ratio squared): the critic
+                          # alone lets the walk settle for small moves
 diversity_weight = 1.0    # reward for two dances to the same music differing (mode seeking; the data has one dance
 diversity_cap = 0.1       # per song, so nothing else asks for it), up to this mean joint distance (torso lengths)
 learning_rate = 1e-4      # generator
@@ -90,8 +97,8 @@ for clip in split_clips(dataset, 'train'):
         if fps is not None and abs(pose_file['fps'] - fps) > 1e-3:
             raise InputError(f"{pose_path}: {pose_file['fps']} fps, but the other clips have {fps}")
         n = min(len(pose_file['poses']), len(music['beats']))
-        if n < seq_len:
-            raise InputError(f"{pose_path}: {n} frames, shorter than seq_len={seq_len}")
+        if n < seq_len * rollout:
+            raise InputError(f"{pose_path}: {n} frames, shorter than seq_len * rollout = {seq_len * rollout}")
         normed, root, scale = normalize(pose_file['poses'][:n])
         song = music_inputs(music, n)
     except InputError as e:
@@ -127,7 +134,8 @@ if mirror_poses:  # a mirrored dancer dances to the same music
 dance_t = [torch.from_numpy(d).to(device) for d in dances]
 song_t = [((torch.from_numpy(s) - music_mean) / music_std).to(device) for s in songs]
 style_t = torch.tensor([styles.index(label) if style_on else 0 for label in labels], device=device)
-n_starts = np.array([len(d) - seq_len + 1 for d in dances])
+span = seq_len * rollout  # frames per training sequence
+n_starts = np.array([len(d) - span + 1 for d in dances])
 if master:
     print(f"{len(dances)} training dances ({int(sum(len(d) for d in dances))} frames)"
           + (f", styles {styles}" if style_on else ""))
@@ -152,7 +160,10 @@ betas = (beta1, beta2)
 opt_g = torch.optim.Adam(seq_g.parameters(), lr=learning_rate, betas=betas)
 opt_d = torch.optim.Adam(critic.parameters(), lr=critic_learning_rate, betas=betas)
 opt_c = torch.optim.Adam(classifier.parameters(), lr=1e-3) if style_on else None
-critic.set_motion_stats(torch.cat([d[:len(d) // seq_len * seq_len].view(-1, seq_len, *d.shape[1:]) for d in dance_t]))
+real_windows = torch.cat([d[:len(d) // seq_len * seq_len].view(-1, seq_len, *d.shape[1:]) for d in dance_t])
+critic.set_motion_stats(real_windows)
+real_motion = motion_statistics(real_windows)
+moving_joints = torch.arange(NUM_JOINTS, device=device) != MIDHIP  # MidHip is the fixed origin
 step, history = 0, []
 if resume and os.path.isfile(ckpt_path):
     ckpt = torch.load(ckpt_path, map_location=device)
@@ -229,8 +240,9 @@ def save_sample(path):
 
 
 def draw_windows(rng, n):
-    """n random training windows: dance (n, T, 15, 2), music (n, T, F), style (n,), music of the wrong kind
-    (n, T, F): another song's, or (same_song_mismatch of them) the same song's shifted by 0.3-0.7 of a beat."""
+    """n random training sequences of `span` frames: dance (n, span, 15, 2), music (n, span, F), style (n,), music
+    of the wrong kind (n, span, F): another song's, or (same_song_mismatch of them) the same song's shifted by
+    0.3-0.7 of a beat."""
     clip = torch.multinomial(torch.from_numpy(n_starts / n_starts.sum()), n, True, generator=rng).numpy()
     start = (torch.rand(n, generator=rng).numpy() * n_starts[clip]).astype(int)
     other = (clip + 1 + (torch.rand(n, generator=rng).numpy() * (len(dances) - 1)).astype(int)) % len(dances)
@@ -238,22 +250,33 @@ def draw_windows(rng, n):
     same = torch.rand(n, generator=rng).numpy() < same_song_mismatch
     shift = np.round(np.array(periods)[clip] * (0.3 + 0.4 * torch.rand(n, generator=rng).numpy())).astype(int)
     shifted = np.where(start + shift < n_starts[clip], start + shift, start - shift)
-    wrong = [song_t[c][s:s + seq_len] if ok and 0 <= s else song_t[o][os_:os_ + seq_len]
+    wrong = [song_t[c][s:s + span] if ok and 0 <= s else song_t[o][os_:os_ + span]
              for c, s, ok, o, os_ in zip(clip, shifted, same, other, other_start)]
-    return (torch.stack([dance_t[c][s:s + seq_len] for c, s in zip(clip, start)]),
-            torch.stack([song_t[c][s:s + seq_len] for c, s in zip(clip, start)]),
+    return (torch.stack([dance_t[c][s:s + span] for c, s in zip(clip, start)]),
+            torch.stack([song_t[c][s:s + span] for c, s in zip(clip, start)]),
             style_t[torch.from_numpy(clip).to(device)] if style_on else None,
             torch.stack(wrong))
 
 
+def windows(x):
+    """Cut sequences (B, span, ...) into the critic's windows (B * rollout, seq_len, ...), sequence by sequence."""
+    return x.reshape(len(x) * rollout, seq_len, *x.shape[2:])
+
+
+def judge(net, dances, music, style):
+    """Critic scores (B * rollout,) of the windows of dances (B, span, 15, 2) with music (B, span, F)."""
+    return net(windows(dances), windows(music), None if style is None else style.repeat_interleave(rollout))
+
+
 def fake_dances(rng, music, style, net, z0=None):
-    """Generated dances (B, T, 15, 2) and their latent shifts (B, T, z_dim) for music windows (B, T, F)."""
+    """Generated dances (B, T, 15, 2), their latents (B, T, z_dim) and latent shifts (B, T, z_dim) for music
+    windows (B, T, F)."""
     z0 = sample_latents(len(music), z_dim, rng, device) if z0 is None else z0
-    noise = torch.randn(len(music), seq_len, noise_dim, generator=rng).to(device)
+    noise = torch.randn(*music.shape[:2], noise_dim, generator=rng).to(device)
     dance_code = torch.randn(len(music), code_dim, generator=rng).to(device)
     latents = net(z0, music, noise, dance_code, style)
-    poses = pose_g(latents.reshape(-1, z_dim)).view(len(music), seq_len, -1, 2)
-    return poses, torch.diff(torch.cat([z0[:, None], latents], 1), dim=1)
+    poses = pose_g(latents.reshape(-1, z_dim)).view(*music.shape[:2], -1, 2)
+    return poses, latents, torch.diff(torch.cat([z0[:, None], latents], 1), dim=1)
 
 
 # ---- training ---------------------------------------------------------------------------------------------------
@@ -264,9 +287,9 @@ while step < max_steps:
     for _ in range(critic_steps):
         real, music, style, wrong = draw_windows(rng, local_batch)
         with torch.no_grad():
-            fake, _ = fake_dances(rng, music, style, seq_g)
-        s_real, s_fake, s_wrong = critic_ddp(torch.cat([real, fake, real]), torch.cat([music, music, wrong]),
-                                             None if style is None else style.repeat(3)).split(local_batch)
+            fake, _, _ = fake_dances(rng, music, style, seq_g)
+        s_real, s_fake, s_wrong = judge(critic_ddp, torch.cat([real, fake, real]), torch.cat([music, music, wrong]),
+                                        None if style is None else style.repeat(3)).split(local_batch * rollout)
         loss_d = (F.relu(1 - s_real).mean() + (1 - mismatch_weight) * F.relu(1 + s_fake).mean()
                   + mismatch_weight * F.relu(1 + s_wrong).mean())
         opt_d.zero_grad(set_to_none=True)
@@ -277,8 +300,8 @@ while step < max_steps:
     # pushes the two dances apart, which only the noise and the codes can do.
     half = local_batch // 2
     music, style = music[:half].repeat(2, 1, 1), None if style is None else style[:half].repeat(2)
-    fake, shifts = fake_dances(rng, music, style, seq_g_ddp, sample_latents(half, z_dim, rng, device).repeat(2, 1))
-    loss_g = -critic(fake, music, style).mean()
+    fake, latents, shifts = fake_dances(rng, music, style, seq_g_ddp, sample_latents(half, z_dim, rng, device).repeat(2, 1))
+    loss_g = -judge(critic, fake, music, style).mean()
     spread = (fake[:half] - fake[half:]).norm(dim=-1).mean()
     if diversity_weight:
         loss_g = loss_g - diversity_weight * spread.clamp(max=diversity_cap)
@@ -286,6 +309,16 @@ while step < max_steps:
         loss_g = loss_g + smooth_weight * (fake[:, 1:] - fake[:, :-1]).pow(2).sum(-1).mean()
     if shift_weight:
         loss_g = loss_g + shift_weight * shifts.pow(2).sum(-1).mean()
+    if latent_weight:
+        flat = latents.reshape(-1, z_dim)
+        second_moment = flat.T @ flat / len(flat)
+        loss_g = loss_g + latent_weight * (flat.mean(0).pow(2).sum()
+                                           + (second_moment - torch.eye(z_dim, device=device)).pow(2).sum()) / z_dim
+    # Window by window: one lively window (the walk leaving its random start) must not excuse still ones after it.
+    motion_ratio = torch.stack([motion_statistics(w).clamp_min(1e-3).log() - real_motion.clamp_min(1e-3).log()
+                                for w in fake.view(len(fake), rollout, seq_len, *fake.shape[2:]).unbind(1)])
+    if motion_weight:
+        loss_g = loss_g + motion_weight * motion_ratio.pow(2).mean()
     opt_g.zero_grad(set_to_none=True)
     loss_g.backward()
     opt_g.step()
@@ -304,7 +337,9 @@ while step < max_steps:
     if master and (step % log_every == 0 or step == max_steps):
         record = {'step': step, 'loss_d': loss_d.item(), 'loss_g': loss_g.item(),
                   'real_vs_fake': (s_real.mean() - s_fake.mean()).item(),
-                  'real_vs_mismatch': (s_real.mean() - s_wrong.mean()).item(), 'diversity': spread.item()}
+                  'real_vs_mismatch': (s_real.mean() - s_wrong.mean()).item(), 'diversity': spread.item(),
+                  # generated / real size of moves in the last window, mean over joints (1: as much as the dancers)
+                  'move_size': motion_ratio[-1, 1].exp()[moving_joints].mean().item()}
         if style_on:
             record['style_loss'] = loss_c.item()
             record['style_accuracy'] = (logits.argmax(1) == style).float().mean().item()

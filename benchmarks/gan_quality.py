@@ -8,6 +8,8 @@ models.gan.generate_dance, which chains seq_len-frame windows, and prints:
 - body drift (l2d.plausibility.bone_drift): mean bone lengths over each `segment_s` segment vs the training poses'
   mean; worst segment over all songs and samples, for the whole figure ('body', target < 5%) and for single bones;
   the real test dances against the same reference for scale;
+- limb excess (l2d.metrics.limb_excess_rate): share of frames with a bone longer than that bone ever is in the
+  training poses, for the GAN dances and the real test dances, each scaled by its own torso length as bench.py does;
 - diversity (l2d.plausibility.diversity): mean joint distance (torso lengths) between the samples of a song, beside
   the real dance's motion (mean joint distance from its own mean pose);
 - music dependence: mean joint distance between dances made with the same seed for two different songs;
@@ -28,10 +30,11 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 from l2d.config import configure  # noqa: E402
 from l2d.io import InputError, data_dir, load_poses, out_dir, save_json, split_clips  # noqa: E402
-from l2d.metrics import beat_metrics  # noqa: E402
+from l2d.metrics import beat_metrics, limb_excess_rate  # noqa: E402
 from l2d.moves import load_music  # noqa: E402
 from l2d.norm import normalize  # noqa: E402
 from l2d.plausibility import bone_drift, diversity  # noqa: E402
+from l2d.skeleton import bone_lengths  # noqa: E402
 
 dataset = 'demo'
 split = 'test'
@@ -51,6 +54,13 @@ ckpt = torch.load(ckpt_path, map_location=device)
 fps, window = ckpt['fps'], ckpt['settings']['seq_len']
 reference = ckpt['real_bone_lengths'].numpy()
 segment = int(round(segment_s * fps))
+train_lengths = []
+for clip in split_clips(dataset, 'train'):
+    try:
+        train_lengths.append(bone_lengths(normalize(load_poses(data_dir(dataset, 'poses', clip + '.npz'))['poses'])[0]))
+    except (InputError, ValueError) as e:
+        print(f"{clip}: {e}; skipped")
+max_lengths = np.concatenate(train_lengths).max(0)
 rows, songs = [], {}
 for clip in split_clips(dataset, split):
     try:
@@ -78,6 +88,8 @@ for clip in split_clips(dataset, split):
                                                                             'hit_rate')},
         'drift_body': max(d['body'] for d in drifts), 'drift_bone': max(d['bone'] for d in drifts),
         'drift_body_real': bone_drift(real_normed, reference, segment)['body'],
+        'limb_excess': float(np.mean([limb_excess_rate(normalize(d)[0], max_lengths) for d in dances])),
+        'limb_excess_real': limb_excess_rate(real_normed, max_lengths),
         'diversity': diversity(dances),
         'real_motion': float(np.linalg.norm(real_normed - real_normed.mean(0), axis=-1).mean()),
         'gan_motion': float(np.mean([np.linalg.norm(d - d.mean(0), axis=-1).mean() for d in dances])),
@@ -110,6 +122,7 @@ summary = {
     'hit_rate_gan': mean('hit_rate_gan'),
     'worst_drift_body': max(r['drift_body'] for r in rows), 'worst_drift_bone': max(r['drift_bone'] for r in rows),
     'worst_drift_body_real': max(r['drift_body_real'] for r in rows),
+    'limb_excess': mean('limb_excess'), 'limb_excess_real': mean('limb_excess_real'),
     'diversity': mean('diversity'), 'gan_motion': mean('gan_motion'), 'real_motion': mean('real_motion'),
     'music_dependence': float(np.mean(dependence)) if dependence else float('nan'),
     'max_step_at_joins': max(r['max_step_at_joins'] for r in rows),
@@ -122,6 +135,8 @@ print(f"GAN beats       coverage {summary['coverage_gan']:.2f} motion beats per 
 print(f"body drift      worst {segment_s:g}-s segment: whole figure {100 * summary['worst_drift_body']:.1f}% "
       f"(target < 5%; real test dances {100 * summary['worst_drift_body_real']:.1f}%), "
       f"single bone {100 * summary['worst_drift_bone']:.1f}%")
+print(f"limb excess     {100 * summary['limb_excess']:.1f}% of GAN frames have a bone longer than in any training pose "
+      f"(real test dances {100 * summary['limb_excess_real']:.1f}%)")
 print(f"diversity       {summary['diversity']:.3f} torso lengths between samples of a song "
       f"(motion: GAN {summary['gan_motion']:.3f}, real {summary['real_motion']:.3f} from the mean pose)")
 print(f"music           same seed, two songs: {summary['music_dependence']:.3f} torso lengths apart")

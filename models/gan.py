@@ -49,27 +49,76 @@ def mlp(sizes, out):
     return nn.Sequential(*layers, nn.Linear(sizes[-1], out))
 
 
+def _placement_order():
+    """Bones in an order that places every joint from one already placed, starting at MidHip: a tuple of
+    (bone index, placed joint, new joint, sign), where new joint = placed joint + sign * (child - parent) vector."""
+    placed, order = {MIDHIP}, []
+    while len(placed) < NUM_JOINTS:
+        for i, (parent, child) in enumerate(BONES):
+            if parent in placed and child not in placed:
+                order.append((i, parent, child, 1.0))
+                placed.add(child)
+            elif child in placed and parent not in placed:
+                order.append((i, child, parent, -1.0))
+                placed.add(parent)
+    return tuple(order)
+
+
+PLACEMENT_ORDER = _placement_order()
+
+
+def bone_vectors(poses):
+    """(child - parent) vector of each bone: poses (..., 15, 2) -> (..., 14, 2)."""
+    parents, children = zip(*BONES)
+    return poses[..., list(children), :] - poses[..., list(parents), :]
+
+
+def place_joints(vectors):
+    """Inverse of ``bone_vectors`` with MidHip at the origin: vectors (B, 14, 2) -> poses (B, 15, 2)."""
+    joints = [None] * NUM_JOINTS
+    joints[MIDHIP] = torch.zeros_like(vectors[:, 0])
+    for bone, placed, new, sign in PLACEMENT_ORDER:
+        joints[new] = joints[placed] + sign * vectors[:, bone]
+    return torch.stack(joints, 1)
+
+
 class PoseGenerator(nn.Module):
     """z (B, z_dim) -> pose (B, 15, 2), MidHip at the origin. Only the direction of z matters.
 
-    The network outputs each coordinate's offset from the training poses' mean, in units of that coordinate's
-    spread (buffers ``pose_mean``, ``pose_std``; set them with ``set_pose_stats``), so it starts near a body."""
+    The network outputs each bone's vector (child minus parent) as an offset from the training poses' mean bone
+    vector, in units of its spread, so it starts near a body. Each bone's length is then squashed smoothly into the
+    range that bone has in 99.8% of the training poses (nearly unchanged mid-range), and the joints are placed bone
+    by bone from MidHip: the generator cannot draw a limb longer or shorter than the real ones, however far the
+    sequence GAN walks. The buffers (mean and spread of the bone vectors, the range of each bone's length) are set
+    from the training poses with ``set_pose_stats``."""
 
     def __init__(self, z_dim=32, hidden=128, layers=3):
         super().__init__()
         self.z_dim = z_dim
-        self.net = mlp([z_dim] + [hidden] * layers, POSE_DIM)
-        self.register_buffer('pose_mean', torch.zeros(NUM_JOINTS, 2))
-        self.register_buffer('pose_std', torch.ones(NUM_JOINTS, 2))
+        self.net = mlp([z_dim] + [hidden] * layers, len(BONES) * 2)
+        self.register_buffer('bone_mean', torch.zeros(len(BONES), 2))
+        self.register_buffer('bone_std', torch.ones(len(BONES), 2))
+        self.register_buffer('length_min', torch.zeros(len(BONES)))
+        self.register_buffer('length_max', torch.full((len(BONES),), 2.0))
 
     def set_pose_stats(self, poses):
-        """Mean and spread of the training poses (N, 15, 2) tensor; the spread is floored at 0.02 torso lengths."""
-        self.pose_mean.copy_(poses.mean(0))
-        self.pose_std.copy_(poses.std(0).clamp_min(0.02))
+        """Bone statistics of the training poses (N, 15, 2) tensor; the spread is floored at 0.02 torso lengths."""
+        vectors = bone_vectors(poses)
+        lengths = vectors.norm(dim=-1)
+        self.bone_mean.copy_(vectors.mean(0))
+        self.bone_std.copy_(vectors.std(0).clamp_min(0.02))
+        # The 0.1% shortest and longest are left out: a pose detector's glitches, not a body.
+        low, high = np.quantile(lengths.cpu().numpy(), [0.001, 0.999], axis=0)
+        self.length_min.copy_(torch.from_numpy(low))
+        self.length_max.copy_(torch.from_numpy(high))
 
     def forward(self, z):
-        pose = self.pose_mean + self.pose_std * self.net(sphere(z)).view(-1, NUM_JOINTS, 2)
-        return pose - pose[:, MIDHIP:MIDHIP + 1]
+        vectors = self.bone_mean + self.bone_std * self.net(sphere(z)).view(-1, len(BONES), 2)
+        length = vectors.norm(dim=-1, keepdim=True).clamp_min(1e-6)
+        low, span = self.length_min[:, None], (self.length_max - self.length_min).clamp_min(1e-6)[:, None]
+        # A sigmoid with slope 1 at mid-range: lengths well inside the real range pass almost unchanged.
+        squashed = low + span * torch.sigmoid(4 * (length - low - span / 2) / span)
+        return place_joints(vectors * squashed / length)
 
 
 class PoseCritic(nn.Module):
@@ -85,8 +134,7 @@ class PoseCritic(nn.Module):
 
 def bone_lengths(poses):
     """Bone lengths (..., 14) of poses (..., 15, 2), as l2d.skeleton.bone_lengths but differentiable."""
-    parents, children = zip(*BONES)
-    return (poses[..., list(children), :] - poses[..., list(parents), :]).norm(dim=-1)
+    return bone_vectors(poses).norm(dim=-1)
 
 
 def gradient_penalty(scores, inputs):
@@ -100,9 +148,10 @@ class SeqGenerator(nn.Module):
 
     Inputs per frame: the music features (normalised, ``MUSIC_DIM``) through a small non-causal convolution (a few
     frames of look-ahead, so moves can land on the beat), per-frame noise, a dance code (noise drawn once per dance:
-    what makes two dances to the same song differ) and an optional style embedding. The GRU starts from a state
-    made from the initial latent, the code and the style; each step emits a latent shift added to the previous
-    latent.
+    what makes two dances to the same song differ), an optional style embedding, and the current latent. The GRU
+    starts from a state made from the initial latent, the code and the style; each step emits a latent shift added
+    to the current latent. Seeing where it is lets the walk plan its next move: without it, the walk ran to one
+    region of the latent space after its start and then only trembled there.
     """
 
     def __init__(self, z_dim=32, noise_dim=8, code_dim=8, hidden=128, music_hidden=32, n_styles=0, style_dim=8,
@@ -114,7 +163,7 @@ class SeqGenerator(nn.Module):
         self.style = nn.Embedding(n_styles, style_dim) if n_styles else None
         fixed = code_dim + (style_dim if n_styles else 0)  # inputs that stay the same for the whole dance
         self.start = nn.Linear(z_dim + fixed, hidden)
-        self.gru = nn.GRU(music_hidden + noise_dim + fixed, hidden, batch_first=True)
+        self.gru = nn.GRUCell(music_hidden + noise_dim + fixed + z_dim, hidden)
         self.shift = nn.Linear(hidden, z_dim)
         nn.init.normal_(self.shift.weight, std=0.01)
         nn.init.zeros_(self.shift.bias)
@@ -127,19 +176,19 @@ class SeqGenerator(nn.Module):
         """Latents for consecutive frames.
 
         z0 (B, z_dim): the latent before the first frame; music_code (B, T, music_hidden) from ``encode_music``;
-        noise (B, T, noise_dim); dance_code (B, code_dim); style (B,) long or None; state (1, B, hidden): the GRU
+        noise (B, T, noise_dim); dance_code (B, code_dim); style (B,) long or None; state (B, hidden): the GRU
         state to continue from (None starts one from z0). Returns (latents (B, T, z_dim): z0 plus the running sum of
         the shifts, each step projected back onto the sphere; state)."""
         fixed = dance_code if self.style is None else torch.cat([dance_code, self.style(style)], 1)
         if state is None:
-            state = torch.tanh(self.start(torch.cat([z0, fixed], 1)))[None]
+            state = torch.tanh(self.start(torch.cat([z0, fixed], 1)))
         steps = torch.cat([music_code, noise, fixed[:, None].expand(-1, music_code.shape[1], -1)], 2)
-        h, state = self.gru(steps, state)
         latents, z = [], z0
-        for shift in self.shift(h).unbind(1):
+        for step in steps.unbind(1):
+            state = self.gru(torch.cat([step, z], 1), state)
             # Back onto the sphere after every step, so a step of a given size moves the pose as much at the end of
             # a long song as at its start (a plain running sum drifts outwards and the dance slows down).
-            z = sphere(z + shift)
+            z = sphere(z + self.shift(state))
             latents.append(z)
         return torch.stack(latents, 1), state
 
@@ -160,6 +209,14 @@ def motion_channels(poses):
     vel = torch.cat([torch.zeros_like(flat[:, :1]), flat[:, 1:] - flat[:, :-1]], 1)
     speed = vel.view(b, t, NUM_JOINTS, 2).norm(dim=-1)
     return torch.cat([flat, vel, speed, bone_lengths(poses)], 2).transpose(1, 2)
+
+
+def motion_statistics(poses):
+    """How much a batch of dances moves, per joint: poses (B, T, 15, 2) -> (2, 15) in torso lengths: the mean
+    frame-to-frame step, and the mean distance from the window's own mean position (the size of the moves)."""
+    step = (poses[:, 1:] - poses[:, :-1]).norm(dim=-1).mean((0, 1))
+    spread = (poses - poses.mean(1, keepdim=True)).norm(dim=-1).mean((0, 1))
+    return torch.stack([step, spread])
 
 
 class SeqCritic(nn.Module):

@@ -204,3 +204,27 @@ def test_plausibility_figures():
     assert 0.15 < drift['body'] < 0.2 and drift['bone'] >= drift['body']
     assert bone_drift(real, reference, 50)['body'] < 0.05
     assert diversity([real, real]) == 0 and diversity([real, real + [0.1, 0]]) == pytest.approx(0.1)
+
+
+def test_pose_generator_keeps_every_bone_in_its_real_range():
+    """However wild the network's output, the kinematic decoder draws each bone no shorter and no longer than that
+    bone is in 99.8% of the training poses, and it starts near the mean body."""
+    import torch
+    from models.gan import PoseGenerator, bone_lengths
+    rng = np.random.default_rng(0)
+    t = 400
+    real = stick_figure(rng.uniform(0, 2.5, t), rng.uniform(0, 1, t)) + rng.normal(0, 0.02, (t, 15, 2))
+    real = torch.from_numpy(real - real[:, J['MidHip']:J['MidHip'] + 1]).float()
+    generator = PoseGenerator(z_dim=8, hidden=16, layers=1)
+    generator.set_pose_stats(real)
+    lengths = bone_lengths(real)
+    with torch.no_grad():
+        near = generator(torch.randn(200, 8))
+        assert (bone_lengths(near).mean(0) - lengths.mean(0)).abs().max() < 0.25
+        for p in generator.net.parameters():
+            p.mul_(50)  # outputs far outside the real range
+        wild = generator(torch.randn(500, 8))
+    assert torch.isfinite(wild).all() and (wild[:, J['MidHip']] == 0).all()
+    wild_lengths = bone_lengths(wild)
+    low, high = np.quantile(lengths.numpy(), [0.001, 0.999], axis=0)
+    assert (wild_lengths.numpy() <= high + 1e-5).all() and (wild_lengths.numpy() >= low - 1e-5).all()
