@@ -34,7 +34,7 @@ from models.gan import (PoseGenerator, SeqCritic, SeqGenerator, StyleClassifier,
 dataset = 'demo'
 pose_ckpt = ''            # the pose GAN's checkpoint ('' = out/<dataset>/gan_pose/ckpt.pt)
 seq_len = 60              # frames per training window (2 s at 30 fps); generation chains windows of this length
-rollout = 3               # windows per generated training sequence, each judged on its own: the walk learns to keep
+rollout = 2               # windows per generated training sequence, each judged on its own: the walk learns to keep
                           # dancing long after its random start, as it must in a whole song
 noise_dim = 8             # per-frame noise size
 code_dim = 8              # size of the dance code, noise drawn once per dance

@@ -86,11 +86,13 @@ class PoseGenerator(nn.Module):
     """z (B, z_dim) -> pose (B, 15, 2), MidHip at the origin. Only the direction of z matters.
 
     The network outputs each bone's vector (child minus parent) as an offset from the training poses' mean bone
-    vector, in units of its spread, so it starts near a body. Each bone's length is then squashed smoothly into the
-    range that bone has in 99.8% of the training poses (nearly unchanged mid-range), and the joints are placed bone
-    by bone from MidHip: the generator cannot draw a limb longer or shorter than the real ones, however far the
-    sequence GAN walks. The buffers (mean and spread of the bone vectors, the range of each bone's length) are set
-    from the training poses with ``set_pose_stats``."""
+    vector, in units of its spread, so it starts near a body. A bone longer than its median training length is then
+    squashed smoothly below the length that 99.9% of the training poses stay under, and the joints are placed bone
+    by bone from MidHip: the generator cannot draw a limb longer than the real ones, however far the sequence GAN
+    walks. Short bones are left alone: in 2-D views they are real (foreshortening), and a floor on the length would
+    flip a bone whose vector passes near zero from one side to the other in a single frame. The buffers (mean and
+    spread of the bone vectors, median and longest length of each bone) are set from the training poses with
+    ``set_pose_stats``."""
 
     def __init__(self, z_dim=32, hidden=128, layers=3):
         super().__init__()
@@ -98,7 +100,7 @@ class PoseGenerator(nn.Module):
         self.net = mlp([z_dim] + [hidden] * layers, len(BONES) * 2)
         self.register_buffer('bone_mean', torch.zeros(len(BONES), 2))
         self.register_buffer('bone_std', torch.ones(len(BONES), 2))
-        self.register_buffer('length_min', torch.zeros(len(BONES)))
+        self.register_buffer('length_median', torch.ones(len(BONES)))
         self.register_buffer('length_max', torch.full((len(BONES),), 2.0))
 
     def set_pose_stats(self, poses):
@@ -107,17 +109,17 @@ class PoseGenerator(nn.Module):
         lengths = vectors.norm(dim=-1)
         self.bone_mean.copy_(vectors.mean(0))
         self.bone_std.copy_(vectors.std(0).clamp_min(0.02))
-        # The 0.1% shortest and longest are left out: a pose detector's glitches, not a body.
-        low, high = np.quantile(lengths.cpu().numpy(), [0.001, 0.999], axis=0)
-        self.length_min.copy_(torch.from_numpy(low))
-        self.length_max.copy_(torch.from_numpy(high))
+        # The 0.1% longest are left out: a pose detector's glitches, not a body.
+        median, longest = np.quantile(lengths.cpu().numpy(), [0.5, 0.999], axis=0)
+        self.length_median.copy_(torch.from_numpy(median))
+        self.length_max.copy_(torch.from_numpy(longest))
 
     def forward(self, z):
         vectors = self.bone_mean + self.bone_std * self.net(sphere(z)).view(-1, len(BONES), 2)
         length = vectors.norm(dim=-1, keepdim=True).clamp_min(1e-6)
-        low, span = self.length_min[:, None], (self.length_max - self.length_min).clamp_min(1e-6)[:, None]
-        # A sigmoid with slope 1 at mid-range: lengths well inside the real range pass almost unchanged.
-        squashed = low + span * torch.sigmoid(4 * (length - low - span / 2) / span)
+        knee, room = self.length_median[:, None], (self.length_max - self.length_median).clamp_min(1e-6)[:, None]
+        # Unchanged up to the median, then a tanh that leaves the knee with slope 1 and never reaches the longest.
+        squashed = torch.where(length > knee, knee + room * torch.tanh((length - knee) / room), length)
         return place_joints(vectors * squashed / length)
 
 
