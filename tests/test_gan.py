@@ -227,3 +227,19 @@ def test_pose_generator_keeps_every_bone_in_its_real_range():
     assert torch.isfinite(wild).all() and (wild[:, J['MidHip']] == 0).all()
     wild_lengths = bone_lengths(wild)
     assert (wild_lengths.numpy() <= np.quantile(lengths.numpy(), 0.999, axis=0) + 1e-5).all()
+
+
+def test_motion_statistics_of_a_swinging_wrist():
+    """A wrist swinging on a circle of radius 0.5 over a whole window: each frame moves it by one chord, and its
+    mean distance from the window's mean position is the radius; still joints score 0."""
+    import torch
+    from models.gan import motion_statistics
+    frames = 60
+    angle = np.linspace(0, 2 * np.pi, frames, endpoint=False)
+    poses = np.zeros((2, frames, 15, 2))
+    poses[:, :, J['RWrist']] = 0.5 * np.stack([np.cos(angle), np.sin(angle)], 1)
+    stats = motion_statistics(torch.from_numpy(poses)).numpy()
+    assert stats.shape == (2, 15)
+    assert stats[0, J['RWrist']] == pytest.approx(2 * 0.5 * np.sin(np.pi / frames), rel=1e-6)
+    assert stats[1, J['RWrist']] == pytest.approx(0.5, rel=1e-6)
+    assert np.all(np.delete(stats, J['RWrist'], axis=1) == 0)
