@@ -98,8 +98,12 @@ if resume and os.path.isfile(ckpt_path):
     if ckpt['model_args'] != model_args:
         raise SystemExit(f"error: {ckpt_path} has models {ckpt['model_args']}, not {model_args}: "
                          f"use --resume=False to start again")
-    generator.load_state_dict(ckpt['generator'])
-    critic.load_state_dict(ckpt['critic'])
+    try:
+        generator.load_state_dict(ckpt['generator'])
+        critic.load_state_dict(ckpt['critic'])
+    except RuntimeError:
+        raise SystemExit(f"error: {ckpt_path} holds networks of an older models/gan.py: use --resume=False to "
+                         f"start again") from None
     opt_g.load_state_dict(ckpt['opt_g'])
     opt_d.load_state_dict(ckpt['opt_d'])
     step, history, check_untrained = ckpt['step'], ckpt['history'], ckpt['body_check_untrained']

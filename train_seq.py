@@ -145,7 +145,11 @@ if not os.path.isfile(pose_ckpt_path):
     raise SystemExit(f"error: {pose_ckpt_path} not found (run `python train_pose.py --dataset={dataset}` first)")
 pose_state = torch.load(pose_ckpt_path, map_location=device)
 pose_g = PoseGenerator(**pose_state['model_args']).to(device)
-pose_g.load_state_dict(pose_state['generator'])
+try:
+    pose_g.load_state_dict(pose_state['generator'])
+except RuntimeError:
+    raise SystemExit(f"error: {pose_ckpt_path} holds a pose generator of an older models/gan.py: rerun "
+                     f"`python train_pose.py --dataset={dataset} --resume=False`") from None
 pose_g.requires_grad_(False).eval()
 z_dim = pose_g.z_dim
 torch.manual_seed(seed)
@@ -171,8 +175,12 @@ if resume and os.path.isfile(ckpt_path):
                                                                       else []):
         raise SystemExit(f"error: {ckpt_path} was trained with other models or styles: use --resume=False "
                          f"to start again")
-    seq_g.load_state_dict(ckpt['seq_g'])
-    critic.load_state_dict(ckpt['critic'])
+    try:
+        seq_g.load_state_dict(ckpt['seq_g'])
+        critic.load_state_dict(ckpt['critic'])
+    except RuntimeError:
+        raise SystemExit(f"error: {ckpt_path} holds networks of an older models/gan.py: use --resume=False to "
+                         f"start again") from None
     opt_g.load_state_dict(ckpt['opt_g'])
     opt_d.load_state_dict(ckpt['opt_d'])
     if style_on:
