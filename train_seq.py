@@ -6,7 +6,10 @@ models.gan.SeqGenerator turns an initial latent, per-frame noise, the music of e
 into latent shifts, summed over time and decoded by the pose generator. models.gan.SeqCritic (hinge loss) judges
 (dance, music) pairs: real dances with their own music against generated dances and against real dances paired
 with the wrong music (another song, or the same song shifted off the beat), so a dance that moves well but ignores
-the music loses. With styles, a music -> style classifier trains alongside, to pick a style for a new song.
+the music loses. The generator dances `rollout` windows in a row from a random start, and two losses beside the
+critic's keep it dancing for a whole song: each window's per-joint speed and size of moves match the real dances',
+and the latents it visits stay spread over the pose GAN's inputs. With styles, a music -> style classifier trains
+alongside, to pick a style for a new song.
 
 Writes out/<dataset>/gan_seq/: ckpt.pt (everything generate_dance needs, plus optimisers and settings; training
 resumes from it), losses.png, and sample_<step>.mp4 (a generated dance with its music).
@@ -218,7 +221,7 @@ def save_loss_plot(path):
     import matplotlib.pyplot as plt
     steps = [h['step'] for h in history]
     fig, ax = plt.subplots(figsize=(7, 4))
-    for key in ('loss_d', 'loss_g', 'real_vs_fake', 'real_vs_mismatch', 'style_loss'):
+    for key in ('loss_d', 'loss_g', 'real_vs_fake', 'real_vs_mismatch', 'style_loss', 'move_size'):
         if history and key in history[0]:
             ax.plot(steps, [h[key] for h in history], label=key)
     ax.set_xlabel('generator step')
