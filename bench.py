@@ -310,11 +310,22 @@ for name, row in rows.items():
 
 os.makedirs(out_dir(dataset), exist_ok=True)
 figures = []
+
 import matplotlib  # noqa: E402
 
 matplotlib.use('Agg')
 import matplotlib.pyplot as plt  # noqa: E402
 import scipy.ndimage  # noqa: E402
+
+
+def save_figure(fig, name):
+    """Write a matplotlib figure beside the report (atomically) and list it among the report's figures."""
+    fig.tight_layout()
+    with atomic_path(out_dir(dataset, name)) as tmp:
+        fig.savefig(tmp, dpi=100)
+    plt.close(fig)
+    figures.append(name)
+
 
 # Beat alignment of one test song: the smoothed motion speed that motion_beats reads, its minima, the music's beats.
 shown_s = min(12.0, len(real_test_n[first_clip]) / fps)
@@ -335,11 +346,7 @@ for ax, (name, dances) in zip(axes[:, 0], dancers.items()):
                  f"{per_song[name][first_clip]['bas_shifted']:.2f})", fontsize=8, loc='right', pad=2)
 axes[-1, 0].set_xlabel('time (s): music beats grey, motion beats black dots; speed in torso lengths / s')
 fig.suptitle(f"{dataset} / {first_clip}: motion speed and beats", fontsize=9)
-fig.tight_layout()
-with atomic_path(out_dir(dataset, 'beats.png')) as tmp:
-    fig.savefig(tmp, dpi=100)
-plt.close(fig)
-figures.append('beats.png')
+save_figure(fig, 'beats.png')
 
 # Kinetic features, real vs generated: total kinetic energy and mean acceleration of each segment.
 fig, axes = plt.subplots(1, 2, figsize=(10, 3.4))
@@ -352,11 +359,7 @@ axes[0].set_xlabel('log10 kinetic energy (sum over joints, torso lengths^2 / s^2
 axes[1].set_xlabel('log10 mean acceleration (torso lengths / s^2)')
 axes[0].legend(fontsize=7)
 fig.suptitle(f"{dataset}: kinetic features of {segment_s:g}-s test segments", fontsize=9)
-fig.tight_layout()
-with atomic_path(out_dir(dataset, 'kinetic.png')) as tmp:
-    fig.savefig(tmp, dpi=100)
-plt.close(fig)
-figures.append('kinetic.png')
+save_figure(fig, 'kinetic.png')
 
 generated_names = [n for n in dancers if n not in ('real', 'random_moves')]
 if video and generated_names and audio[first_clip]:
