@@ -39,7 +39,8 @@ from l2d.io import (AUDIO_EXTENSIONS, InputError, ROOT, atomic_path, data_dir, f
 from l2d.metrics import (BAS_SIGMA_S, HIT_TOLERANCE_S, MOTION_BEAT_SIGMA_S, PERIOD_TOLERANCE, beat_metrics,
                          beat_period_s, dance_features, diversity, dominant_period_s, fid, limb_excess_rate, mean_jerk,
                          motion_beats, motion_speed, multimodality, period_match, standardize, style_accuracy)
-from l2d.moves import dance_bounds, join_clips, load_moves, load_music
+from l2d.audio import load_music
+from l2d.moves import dance_bounds, join_clips, load_moves
 from l2d.norm import normalize
 from l2d.plausibility import bone_drift
 from l2d.skeleton import bone_lengths

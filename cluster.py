@@ -7,7 +7,8 @@ which is what lets a generated dance land on the beat. Every clip is resampled t
 fitted on the training split and labels every clip of every dance.
 
 Writes data/<dataset>/moves.npz (centroids, per-dance labels and clip bounds, the normalisation, settings) and a
-gallery of the moves to out/<dataset>/moves.png, and prints the inertia and cluster sizes. With human move labels
+gallery of the moves to out/<dataset>/moves.png (with `--dancer=<name>`: out/<dataset>/<name>/moves.npz and
+moves.png, a vocabulary of its own for another configuration, such as the original design's 1-s clips), and prints the inertia and cluster sizes. With human move labels
 (ChoreoNet's, for dance_with_melody) it also prints and stores how well clusters agree with them.
 
     python cluster.py --dataset=demo --unit=beats
@@ -22,11 +23,13 @@ from tqdm import tqdm
 
 from l2d.config import configure
 from l2d.io import InputError, ROOT, data_dir, load_json, load_meta, load_poses, out_dir, atomic_path
-from l2d.moves import UNITS, clip_bounds, cut_clips, human_moves_at, load_music, save_moves
-from l2d.norm import normalize
+from l2d.audio import load_music
+from l2d.moves import UNITS, clip_bounds, cut_clips, human_moves_at, moves_file, save_moves
+from l2d.norm import normalize, placement
 from l2d.skeleton import NUM_JOINTS
 
 dataset = 'demo'
+dancer = 'dancer'  # whose vocabulary: 'dancer' (data/<dataset>/moves.npz) or another name (out/<dataset>/<name>/)
 unit = 'seconds'  # 'seconds': clips of clip_s; 'beats': clips of beats_per_clip beats of the song
 clip_s = 1.0
 beats_per_clip = 2
@@ -48,7 +51,7 @@ if not names:
     sys.exit(f"error: {data_dir(dataset)} has no clips (run parse.py, or the dataset's prepare.py, first)")
 
 # ---- cut every dance into normalised move clips -----------------------------------------------------------------
-dances = {}
+dances, pose_files = {}, {}
 for name in tqdm(names, desc='cutting', unit='dance', disable=len(names) < 4):
     try:
         pose_file = load_poses(data_dir(dataset, 'poses', name + '.npz'))
@@ -67,6 +70,7 @@ for name in tqdm(names, desc='cutting', unit='dance', disable=len(names) < 4):
         print(f"skipping {name}: too short for one clip ({len(poses)} frames"
               + (f", {len(beat_times_s)} beats)" if unit == 'beats' else ")"))
         continue
+    pose_files[name] = poses
     dances[name] = dict(normed=normed, root=root, scale=scale, fps=fps, bounds=bounds,
                         split=meta['clips'][name].get('split', 'train'))
 
@@ -156,12 +160,13 @@ roots = np.concatenate([dances[n]['root'] for n in train])
 typical_root = np.median(roots, axis=0).astype(np.float32)
 typical_scale = float(np.median([dances[n]['scale'] for n in train]))
 clip_s_median = float(np.median(np.concatenate([np.diff(dances[n]['bounds'], axis=1)[:, 0] for n in train])) / fps)
-moves_path = data_dir(dataset, 'moves.npz')
+moves_path = moves_file(dataset, dancer)
 save_moves(moves_path, centroids, {n: dict(labels=d['labels'], bounds=d['bounds'], split=d['split'])
                                    for n, d in dances.items()},
            settings, fps=np.float32(fps), unit=unit, clip_s=np.float32(clip_s), beats_per_clip=beats_per_clip,
            clip_frames=clip_frames, median_clip_s=np.float32(clip_s_median),
            typical_root=typical_root, typical_scale=np.float32(typical_scale),
+           placement=json.dumps(placement([pose_files[n] for n in train])),
            normalisation='l2d.norm.normalize: each frame centred at MidHip, divided by the dance\'s median '
                          'Neck-MidHip length; typical_root/typical_scale (pixels) place a generated dancer',
            inertia=np.float32(kmeans.inertia_), sizes=sizes, agreement=json.dumps(agreement))
@@ -204,7 +209,7 @@ if gallery:
             spine.set_linewidth(0.3)
     fig.suptitle(f"{dataset}: {k} moves, pale to dark over the clip (move: training clips)", fontsize=8)
     fig.tight_layout(pad=0.2, h_pad=0.2, w_pad=0.1, rect=(0, 0, 1, 1 - 0.25 / fig.get_figheight()))
-    gallery_path = out_dir(dataset, 'moves.png')
+    gallery_path = out_dir(dataset, 'moves.png') if dancer == 'dancer' else out_dir(dataset, dancer, 'moves.png')
     with atomic_path(gallery_path) as tmp:
         fig.savefig(tmp, dpi=110)
     plt.close(fig)

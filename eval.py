@@ -27,7 +27,8 @@ import numpy as np
 from l2d.config import configure
 from l2d.io import (AUDIO_EXTENSIONS, InputError, clip_name, data_dir, find_media, load_audio, load_poses, out_dir,
                     save_json, save_poses, split_clips)
-from l2d.moves import dance_bounds, join_clips, load_moves, load_music, music_matrix, music_windows
+from l2d.audio import load_music, music_matrix
+from l2d.moves import dance_bounds, join_clips, load_moves, music_windows
 from l2d.norm import denormalize
 
 dataset = 'demo'

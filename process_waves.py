@@ -19,9 +19,9 @@ import warnings
 
 from tqdm import tqdm
 
-from l2d.audio import analysis_rate, music_features
+from l2d.audio import analysis_rate, music_features, save_music
 from l2d.config import configure
-from l2d.io import AUDIO_EXTENSIONS, InputError, clip_name, data_dir, find_media, load_audio, load_poses, save_npz
+from l2d.io import AUDIO_EXTENSIONS, InputError, clip_name, data_dir, find_media, load_audio, load_poses
 
 dataset = 'demo'
 clips = ''  # comma-separated clip names; empty: every clip with a pose file
@@ -73,7 +73,7 @@ for pose_path in tqdm(pose_files, desc='music', unit='clip'):
         features = music_features(samples, sr, fps, n_frames=n_frames)
     for w in caught:
         tqdm.write(f"{audio_path}: {w.message}")
-    save_npz(data_dir(dataset, 'music', clip + '.npz'), **features, sr=analysis_rate(fps)[0], audio=audio_path,
+    save_music(data_dir(dataset, 'music', clip + '.npz'), features, sr=analysis_rate(fps)[0], audio=audio_path,
              settings=json.dumps(settings))
     written += 1
     timings.append((min(audio_s, dance_s), time.perf_counter() - start))

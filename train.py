@@ -26,11 +26,13 @@ from tqdm import tqdm
 
 from l2d.config import configure
 from l2d.io import InputError, atomic_path, data_dir, out_dir
-from l2d.moves import load_moves, load_music, music_matrix, music_windows
+from l2d.audio import load_music, music_matrix
+from l2d.moves import load_moves, moves_file, music_windows
 from l2d.processes import start_processes
 from models.dancer import Dancer
 
 dataset = 'demo'
+dancer = 'dancer'  # which configuration: its vocabulary (l2d.moves.moves_file) and out/<dataset>/<dancer>/ckpt.pt
 music_keys = 'mel_db,onset_strength,beats'  # per-frame music features the model hears, comma separated
 music_rows = 24  # time bins of a clip's music window
 context = 1.0  # clip durations of music on each side of a clip
@@ -64,9 +66,9 @@ def fail(message):
 
 
 # ---- data: music windows and move labels of every training dance ------------------------------------------------
-moves_path = data_dir(dataset, 'moves.npz')
+moves_path = moves_file(dataset, dancer)
 if not os.path.isfile(moves_path):
-    fail(f"{moves_path} not found (run `python cluster.py --dataset={dataset}` first)")
+    fail(f"{moves_path} not found (run `python cluster.py --dataset={dataset} --dancer={dancer}` first)")
 try:
     vocabulary = load_moves(moves_path)
 except InputError as e:
@@ -138,7 +140,7 @@ model_args = dict(n_moves=n_moves, n_features=all_frames.shape[1], n_rows=music_
                   move_embed=move_embed, dropout=dropout)
 model = Dancer(**model_args).to(device)
 optimizer = torch.optim.AdamW(model.parameters(), lr=learning_rate, weight_decay=weight_decay)
-ckpt_path = out_dir(dataset, 'dancer', 'ckpt.pt')
+ckpt_path = out_dir(dataset, dancer, 'ckpt.pt')
 first_epoch, history = 1, []
 if resume and os.path.isfile(ckpt_path):
     try:
@@ -173,8 +175,9 @@ def save_checkpoint(epoch):
         music_rows=music_rows, context=context, majority_move=majority, vocabulary_id=vocabulary_id,
         train_dances=train_names,
         val_dances=val_names,
-        moves={k: vocabulary[k] for k in ('centroids', 'fps', 'unit', 'clip_s', 'beats_per_clip', 'clip_frames',
-                                          'median_clip_s', 'typical_root', 'typical_scale', 'settings')})
+        moves={k: vocabulary[k] for k in ('centroids', 'placement', 'fps', 'unit', 'clip_s', 'beats_per_clip', 'clip_frames',
+                                          'median_clip_s', 'typical_root', 'typical_scale', 'settings')
+               if k in vocabulary})
     with atomic_path(ckpt_path) as tmp:
         torch.save(checkpoint, tmp)
 

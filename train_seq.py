@@ -27,7 +27,7 @@ from tqdm import tqdm
 from l2d.config import configure
 from l2d.io import (AUDIO_EXTENSIONS, InputError, atomic_path, data_dir, find_media, load_meta, load_poses, out_dir,
                     split_clips)
-from l2d.moves import load_music
+from l2d.audio import load_music
 from l2d.norm import normalize
 from l2d.processes import start_processes
 from l2d.skeleton import MIDHIP, NUM_JOINTS, bone_lengths, mirror

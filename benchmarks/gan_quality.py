@@ -31,7 +31,7 @@ sys.path.insert(0, ROOT)
 from l2d.config import configure  # noqa: E402
 from l2d.io import InputError, data_dir, load_poses, out_dir, save_json, split_clips  # noqa: E402
 from l2d.metrics import beat_metrics, limb_excess_rate  # noqa: E402
-from l2d.moves import load_music  # noqa: E402
+from l2d.audio import load_music  # noqa: E402
 from l2d.norm import normalize  # noqa: E402
 from l2d.plausibility import bone_drift, diversity  # noqa: E402
 from l2d.skeleton import bone_lengths  # noqa: E402

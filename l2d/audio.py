@@ -130,3 +130,54 @@ def music_features(samples, sr, fps, n_frames=None):
     features['beats'][beat_rows] = 1.0
     features['tempo_bpm'] = float(tempo_bpm)
     return features
+
+
+# ---- the music-feature file: data/<dataset>/music/<clip>.npz (process_waves.py writes it, every stage reads it) ----
+
+def save_music(path, features, **extra):
+    """Write a song's music features (the dict of `music_features`) atomically, with extra entries (sr, the audio
+    path, settings as JSON, ...)."""
+    from .io import save_npz
+    save_npz(path, **features, **extra)
+
+
+def load_music(path):
+    """A music-feature file (data/<dataset>/music/<clip>.npz, written by process_waves.py) -> dict of arrays, 0-d
+    entries as Python scalars. InputError naming the file, and the stage that makes it, when missing or unreadable."""
+    from .io import InputError
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            d = {k: z[k] for k in z.files}
+    except FileNotFoundError:
+        raise InputError(f"{path}: no music features (run process_waves.py first)")
+    except (OSError, ValueError, EOFError) as e:
+        raise InputError(f"{path}: not a readable music-feature file ({e})")
+    for k, v in d.items():
+        if v.ndim == 0:
+            d[k] = v.item()
+    return d
+
+
+def music_matrix(music, keys):
+    """Stack per-frame music features into one matrix. music: dict of arrays with T rows ((T,) or (T, D)), keys:
+    the names to use, in order -> (T, F) float32. KeyError naming the missing feature."""
+    columns = []
+    for key in keys:
+        if key not in music:
+            raise KeyError(f"music features have no '{key}' (have: {', '.join(sorted(music))})")
+        a = np.asarray(music[key], dtype=np.float32)
+        columns.append(a[:, None] if a.ndim == 1 else a.reshape(len(a), -1))
+    return np.concatenate(columns, axis=1)
+
+
+def song_features(path, fps):
+    """Decode a song (wav/mp3/ogg/flac) and compute its `music_features` at fps, without librosa's warnings.
+    InputError naming the file when it cannot be read or holds under 0.1 s of audio. A silent song gets features
+    without beats (dancers then dance on a steady grid)."""
+    from .io import InputError, load_audio
+    samples, sr = load_audio(path, sr=None)
+    if len(samples) < sr * 0.1:
+        raise InputError(f"{path}: empty song ({len(samples) / sr:.2f} s of audio)")
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')
+        return music_features(samples, sr, fps)

@@ -114,17 +114,6 @@ def cut_clips(poses, bounds, clip_frames):
     return np.stack(clips) if clips else np.zeros((0, clip_frames) + np.shape(poses)[1:], np.float32)
 
 
-def music_matrix(music, keys):
-    """Stack per-frame music features into one matrix. music: dict of arrays with T rows ((T,) or (T, D)), keys:
-    the names to use, in order -> (T, F) float32. KeyError naming the missing feature."""
-    columns = []
-    for key in keys:
-        if key not in music:
-            raise KeyError(f"music features have no '{key}' (have: {', '.join(sorted(music))})")
-        a = np.asarray(music[key], dtype=np.float32)
-        columns.append(a[:, None] if a.ndim == 1 else a.reshape(len(a), -1))
-    return np.concatenate(columns, axis=1)
-
 
 def music_windows(features, fps, starts_s, ends_s, context, n_rows):
     """The music around each clip, as a fixed number of time bins.
@@ -201,6 +190,13 @@ def human_moves_at(times_s, movements, durations_beats, beat_s):
 
 # ---- the move vocabulary file: data/<dataset>/moves.npz -----------------------------------------------------------
 
+def moves_file(dataset, dancer='dancer'):
+    """Path of a dancer's move vocabulary: data/<dataset>/moves.npz for the project's move classifier ('dancer'),
+    out/<dataset>/<dancer>/moves.npz for another configuration of cluster.py (e.g. 'original')."""
+    from .io import data_dir, out_dir
+    return data_dir(dataset, 'moves.npz') if dancer == 'dancer' else out_dir(dataset, dancer, 'moves.npz')
+
+
 def save_moves(path, centroids, dances, settings, **extra):
     """Write the move vocabulary atomically.
 
@@ -239,21 +235,6 @@ def load_moves(path):
     for k, v in d.items():
         if isinstance(v, np.ndarray) and v.ndim == 0:
             d[k] = v.item()
-    return d
-
-
-def load_music(path):
-    """A music-feature file (data/<dataset>/music/<clip>.npz, written by process_waves.py) -> dict of arrays, 0-d
-    entries as Python scalars. InputError naming the file, and the stage that makes it, when missing or unreadable."""
-    from .io import InputError
-    try:
-        with np.load(path, allow_pickle=False) as z:
-            d = {k: z[k] for k in z.files}
-    except FileNotFoundError:
-        raise InputError(f"{path}: no music features (run process_waves.py first)")
-    except (OSError, ValueError, EOFError) as e:
-        raise InputError(f"{path}: not a readable music-feature file ({e})")
-    for k, v in d.items():
-        if v.ndim == 0:
-            d[k] = v.item()
+    if 'placement' in d:
+        d['placement'] = json.loads(d['placement'])
     return d

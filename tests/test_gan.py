@@ -137,7 +137,7 @@ def test_seq_gan_trains_skips_bad_clips_and_resumes(trained, monkeypatch):
 
 
 def song(data, clip):
-    from l2d.moves import load_music
+    from l2d.audio import load_music
     return load_music(os.path.join(data, 'tiny', 'music', clip + '.npz'))
 
 

@@ -1,0 +1,203 @@
+"""Every dancer of the project behind one interface: load a trained dancer, then dance to any song's music features.
+
+    from models.dancers import load
+    dancer = load('demo', 'dancer')                       # a trained model of out/demo/, loaded once
+    dance = dancer.generate(music, n_frames, seed=0)      # music: l2d.audio.music_features at dancer.fps
+    dance['poses']                                        # (n_frames, 15, 2) pixels, y down, on the floor
+
+`generate` returns a dict with at least 'poses' (pixels, placed with l2d.norm.place on the floor the real training
+dancers used), 'normed' (n_frames, 15, 2) torso lengths around the MidHip and 'root_tl' (n_frames, 2), the MidHip's
+path in torso lengths; move-based dancers add 'moves' and 'bounds'. The same seed gives the same dance.
+
+A dancer is one class here with a `made_by` line for reports; DANCERS maps its name to the class. eval.py and
+bench.py import this module, so a new dancer is one entry here plus its training script. `options` are the
+dancer's own generation settings (eval.py passes all of its settings; each dancer takes the ones it knows).
+"""
+import os
+
+import numpy as np
+
+from l2d.io import InputError, out_dir
+from l2d.norm import place
+
+
+def torch_device(device):
+    """'auto' -> 'cuda' when available, else 'cpu'; anything else unchanged."""
+    import torch
+    return ('cuda' if torch.cuda.is_available() else 'cpu') if device == 'auto' else device
+
+
+def load_checkpoint(path, how_to_make, device):
+    """torch.load a checkpoint dict; InputError naming the file when it is missing or unreadable."""
+    import torch
+    if not os.path.isfile(path):
+        raise InputError(f"{path} not found (run {how_to_make} first)")
+    try:
+        return torch.load(path, map_location=device, weights_only=False)
+    except Exception as e:  # torch raises many types for a damaged file
+        raise InputError(f"{path}: unreadable checkpoint ({str(e).splitlines()[0] if str(e) else type(e).__name__})")
+
+
+def legacy_placement(root, scale):
+    """The placement of a checkpoint made before dancers travelled: a fixed spot, no floor."""
+    return dict(origin=np.asarray(root, np.float32).tolist(), scale=float(scale), floor_tl=[0.0, 0.0])
+
+
+class MoveDancer:
+    """The move classifier (train.py's checkpoint in out/<dataset>/<name>/): music -> a move per beat-placed clip,
+    each move drawn with the vocabulary's centroid clip, joined with blends at the boundaries."""
+    OPTIONS = dict(temperature=1.0, top_k=5, blend_s=0.25, ease=1.0, clips='centroids')
+
+    def __init__(self, dataset, name='dancer', device='auto', options=None):
+        import torch
+        from models.dancer import Dancer
+        self.options = {k: (options or {}).get(k, v) for k, v in self.OPTIONS.items()}
+        self.device = torch_device(device)
+        path = out_dir(dataset, name, 'ckpt.pt')
+        self.ckpt = load_checkpoint(path, f"`python train.py --dataset={dataset} --dancer={name}`", self.device)
+        try:
+            self.net = Dancer(**self.ckpt['model_args']).to(self.device).eval()
+            self.net.load_state_dict(self.ckpt['model'])
+        except (KeyError, RuntimeError, TypeError) as e:
+            raise InputError(f"{path}: not a checkpoint of models/dancer.py's network ({str(e).splitlines()[0]}); "
+                             f"rerun train.py")
+        vocabulary = self.ckpt['moves']
+        self.vocabulary = vocabulary
+        self.fps = float(vocabulary['fps'])
+        self.placement = vocabulary.get('placement') or legacy_placement(vocabulary['typical_root'],
+                                                                         vocabulary['typical_scale'])
+        self.n_moves = len(vocabulary['centroids'])
+        self.majority_move = self.ckpt['majority_move']
+        self.made_by = (f"{path}: {self.n_moves} moves (unit {vocabulary['unit']}), "
+                        + ', '.join(f"{k}={v}" for k, v in self.options.items()))
+
+    def bounds(self, music, n_frames):
+        """The song's move clips, boundaries on its beats (l2d.moves.dance_bounds) -> (N, 2) frames."""
+        from l2d.moves import dance_bounds
+        v = self.vocabulary
+        beats_per_clip = int(v['beats_per_clip'])
+        beat_s = float(v['median_clip_s']) / (beats_per_clip if v['unit'] == 'beats' else 1)
+        bounds = dance_bounds(n_frames, self.fps, v['unit'], float(v['clip_s']), beats_per_clip,
+                              music['beat_times_s'], beat_s)
+        if len(bounds) == 0:
+            raise InputError(f"song too short for one move ({n_frames / self.fps:.2f} s)")
+        return bounds
+
+    def windows(self, music, bounds):
+        """The standardised music window of each clip -> (N, R, F) tensor on the model's device."""
+        import torch
+        from l2d.audio import music_matrix
+        from l2d.moves import music_windows
+        c = self.ckpt
+        features = (music_matrix(music, c['music_keys']) - c['music_mean']) / c['music_std']
+        return torch.from_numpy(music_windows(features, float(music['fps']), bounds[:, 0] / self.fps,
+                                              bounds[:, 1] / self.fps, c['context'], c['music_rows'])).to(self.device)
+
+    def generate(self, music, n_frames, seed=0):
+        import torch
+        from l2d.moves import join_clips
+        bounds = self.bounds(music, n_frames)
+        generator = torch.Generator().manual_seed(int(seed))
+        moves = self.net.generate(self.windows(music, bounds), self.options['temperature'], self.options['top_k'],
+                                  generator).cpu().numpy()
+        normed = join_clips(self.vocabulary['centroids'][moves], bounds, n_frames,
+                            int(round(self.options['blend_s'] * self.fps)), self.options['ease'])
+        return dict(poses=place(normed, None, self.placement), normed=normed,
+                    root_tl=np.zeros((n_frames, 2), np.float32), moves=moves, bounds=bounds)
+
+    def score_moves(self, music, bounds, labels):
+        """Move accuracy inputs for a real dance's clips: (teacher-forced argmax moves (N,), free-running greedy
+        moves (N,)) given its clip bounds (N, 2) and k-means labels (N,)."""
+        import torch
+        w = self.windows(music, bounds)
+        previous = torch.from_numpy(np.concatenate([[self.n_moves], labels[:-1]]).astype(np.int64)).to(self.device)
+        with torch.no_grad():
+            forced = self.net(w[None], previous[None])[0].argmax(-1).cpu().numpy()
+        return forced, self.net.generate(w, greedy=True).cpu().numpy()
+
+
+class OriginalDancer(MoveDancer):
+    """The original learn2dance design (2018) re-created: 1-s move clips and a long music window, trained by
+    cluster.py and train.py with `--dancer=original` (see the Makefile), drawn with centroid clips."""
+
+    def __init__(self, dataset, name='original', device='auto', options=None):
+        super().__init__(dataset, name, device, dict(options or {}, clips='centroids'))
+
+
+class RandomMoves:
+    """The floor of every music score: the move classifier's vocabulary (data/<dataset>/moves.npz) drawn uniformly,
+    with no music, on the steady beat grid eval.py uses for a song without beats, joined as MoveDancer joins."""
+    OPTIONS = dict(blend_s=0.25, ease=1.0)
+
+    def __init__(self, dataset, name='random_moves', device='auto', options=None):
+        from l2d.moves import load_moves, moves_file
+        self.options = {k: (options or {}).get(k, v) for k, v in self.OPTIONS.items()}
+        path = moves_file(dataset)
+        if not os.path.isfile(path):
+            raise InputError(f"{path} not found (run `python cluster.py --dataset={dataset}` first)")
+        self.vocabulary = load_moves(path)
+        self.fps = float(self.vocabulary['fps'])
+        self.placement = self.vocabulary.get('placement') or legacy_placement(self.vocabulary['typical_root'],
+                                                                              self.vocabulary['typical_scale'])
+        self.made_by = (f"{path}: {len(self.vocabulary['centroids'])} moves drawn uniformly on a steady grid, "
+                        + ', '.join(f"{k}={v}" for k, v in self.options.items()))
+
+    def generate(self, music, n_frames, seed=0):
+        from l2d.moves import dance_bounds, join_clips
+        v = self.vocabulary
+        beats_per_clip = int(v['beats_per_clip'])
+        beat_s = float(v['median_clip_s']) / (beats_per_clip if v['unit'] == 'beats' else 1)
+        bounds = dance_bounds(n_frames, self.fps, v['unit'], float(v['clip_s']), beats_per_clip, None, beat_s)
+        moves = np.random.default_rng(seed).integers(0, len(v['centroids']), len(bounds))
+        normed = join_clips(v['centroids'][moves], bounds, n_frames, int(round(self.options['blend_s'] * self.fps)),
+                            self.options['ease'])
+        return dict(poses=place(normed, None, self.placement), normed=normed,
+                    root_tl=np.zeros((n_frames, 2), np.float32), moves=moves, bounds=bounds)
+
+
+class GanDancer:
+    """The two-stage GAN (train_pose.py, then train_seq.py's checkpoint in out/<dataset>/gan_seq/): a music-driven
+    walk through the pose GAN's latent space, window by window, in `style` (or one its classifier picks)."""
+    OPTIONS = dict(style='')
+
+    def __init__(self, dataset, name='gan', device='auto', options=None):
+        from models.gan import load_models
+        self.options = {k: (options or {}).get(k, v) for k, v in self.OPTIONS.items()}
+        self.device = torch_device(device)
+        path = out_dir(dataset, 'gan_seq', 'ckpt.pt')
+        self.ckpt = load_checkpoint(path, f"`python train_pose.py --dataset={dataset}` then "
+                                          f"`python train_seq.py --dataset={dataset}`", self.device)
+        try:
+            load_models(self.ckpt, self.device)
+        except Exception as e:  # a checkpoint of other networks fails in many ways
+            raise InputError(f"{path}: not a checkpoint of models/gan.py's networks ({str(e).splitlines()[0]}); "
+                             f"rerun train_seq.py")
+        style = self.options['style']
+        if style and self.ckpt['styles'] and style not in self.ckpt['styles']:
+            raise InputError(f"unknown style {style!r} for {path} (known: {', '.join(self.ckpt['styles'])})")
+        self.fps = float(self.ckpt['fps'])
+        self.placement = self.ckpt.get('placement') or legacy_placement(self.ckpt['root'], self.ckpt['scale'])
+        self.made_by = f"{path}, style {style or 'picked from the music'}"
+
+    def generate(self, music, n_frames, seed=0):
+        from models.gan import generate_dance
+        # A music file a few frames shorter than its pose file: the dancer holds the last pose.
+        n_music = min(n_frames, len(music['beats']))
+        if n_music < 1:
+            raise InputError("no music frames")
+        normed = generate_dance(self.ckpt, music, n_music, seed, self.options['style'] or None, self.device)
+        normed = np.concatenate([normed, np.repeat(normed[-1:], n_frames - n_music, 0)])
+        return dict(poses=place(normed, None, self.placement), normed=normed,
+                    root_tl=np.zeros((n_frames, 2), np.float32))
+
+
+DANCERS = {'dancer': MoveDancer, 'original': OriginalDancer, 'random_moves': RandomMoves, 'gan': GanDancer}
+
+
+def load(dataset, name, device='auto', options=None):
+    """A trained dancer of `dataset` by name (a key of DANCERS); options: dict of generation settings (the
+    dancer's OPTIONS it knows; others are ignored). InputError naming the file when its model is missing or
+    unreadable, and for an unknown name."""
+    if name not in DANCERS:
+        raise InputError(f"unknown dancer {name!r} (known: {', '.join(DANCERS)})")
+    return DANCERS[name](dataset, name, device, options)
