@@ -6,12 +6,16 @@ repository root, so scripts work from any directory; the environment variables `
 them elsewhere (the tests use this to run every stage in a temporary folder).
 
 Every write goes to a temporary file in the target's folder and is renamed into place, so a killed stage never
-leaves a half-written output behind.
+leaves a half-written output behind; the next write of the same output removes a killed writer's temporary file. A
+write that fails (disk full, file size limit, read-only folder) ends the run with one line naming the output and
+the reason (``WriteError``, a ``SystemExit``, so no script needs to catch it).
 """
 import contextlib
+import errno
 import glob
 import json
 import os
+import re
 import tempfile
 
 import numpy as np
@@ -23,6 +27,15 @@ VIDEO_EXTENSIONS = ('.mp4', '.mov', '.avi', '.webm', '.mkv')
 
 class InputError(Exception):
     """Bad input file; the message names the file and what is wrong, in one line."""
+
+
+class WriteError(SystemExit):
+    """An output could not be written: exits with one line naming the file and the reason (like ConfigError, a
+    SystemExit so that the failure ends any script without a traceback)."""
+
+    def __init__(self, path, reason):
+        self.path, self.reason = path, reason
+        super().__init__(f"error: cannot write {path}: {reason}")
 
 
 def data_dir(dataset, *parts):
@@ -49,15 +62,77 @@ def find_media(folder, clip, extensions):
     return None
 
 
+def _pid_alive(pid):
+    """Whether a process with this id runs on this machine."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # somebody else's process
+        return True
+    return True
+
+
+def remove_stale_temporaries(path):
+    """Delete the temporary files that killed writers of `path` left beside it: ``.<base>.<pid>.<random>.tmp<ext>``
+    of a process that no longer runs, and ``.<base>.<random>.tmp<ext>`` of older writers that named no process."""
+    folder = os.path.dirname(os.path.abspath(path))
+    base, ext = os.path.splitext(os.path.basename(path))
+    own = re.compile(rf'\.{re.escape(base)}\.(?:(\d+)\.)?[a-z0-9_]{{8}}\.tmp{re.escape(ext)}')
+    for tmp in glob.glob(os.path.join(glob.escape(folder), glob.escape(f'.{base}.') + '*' + glob.escape('.tmp' + ext))):
+        match = own.fullmatch(os.path.basename(tmp))
+        if match and not (match.group(1) and _pid_alive(int(match.group(1)))):
+            with contextlib.suppress(OSError):
+                os.remove(tmp)
+
+
+def _write_failure_reason(error, tmp, folder):
+    """The OS's reason for a failed write, in words. torch.save reports only a C++ position mismatch, so when an
+    error carries no errno the file size limit and the free space are checked."""
+    if isinstance(error, OSError) and error.errno:
+        if error.errno in (errno.ENOTDIR, errno.EEXIST):  # a file where a folder on the way should be
+            blocker = folder
+            while os.path.dirname(blocker) != blocker:
+                if os.path.isfile(blocker):
+                    return f"{blocker} is a file, not a folder"
+                blocker = os.path.dirname(blocker)
+        return os.strerror(error.errno)
+    import resource
+    limit = resource.getrlimit(resource.RLIMIT_FSIZE)[0]
+    with contextlib.suppress(OSError):
+        if limit != resource.RLIM_INFINITY and os.path.getsize(tmp) >= limit:
+            return f"{os.strerror(errno.EFBIG)} (over the file size limit of {limit} bytes, see ulimit -f)"
+    with contextlib.suppress(OSError):
+        disk = os.statvfs(folder)
+        if disk.f_bavail * disk.f_frsize < 1 << 20:
+            return os.strerror(errno.ENOSPC)
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
+
+
+def _is_write_failure(error, tmp):
+    """Whether an error raised inside atomic_path's block failed writing `tmp` (rather than, say, reading an
+    input, which must keep its own message)."""
+    if isinstance(error, OSError):
+        return error.filename in (None, tmp) and not isinstance(error, (FileNotFoundError, IsADirectoryError))
+    return isinstance(error, RuntimeError) and ('write' in str(error).lower() or 'enforce fail' in str(error))
+
+
 @contextlib.contextmanager
 def atomic_path(path):
     """Yield a temporary path beside `path`; on success rename it to `path`, on error delete it.
 
-    The temporary name keeps the extension so that writers which choose a format by extension still work."""
+    The temporary name keeps the extension so that writers which choose a format by extension still work, and
+    holds the process id so that a later write can tell a killed writer's file (removed) from a running one's.
+    A write or rename that fails with an OSError, or torch.save's RuntimeError, raises WriteError naming `path`."""
     folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
     base, ext = os.path.splitext(os.path.basename(path))
-    fd, tmp = tempfile.mkstemp(prefix=f'.{base}.', suffix='.tmp' + ext, dir=folder)
+    try:
+        os.makedirs(folder, exist_ok=True)
+        remove_stale_temporaries(path)
+        fd, tmp = tempfile.mkstemp(prefix=f'.{base}.{os.getpid()}.', suffix='.tmp' + ext, dir=folder)
+    except OSError as e:
+        raise WriteError(path, _write_failure_reason(e, path, folder)) from None
     os.close(fd)
     # mkstemp creates owner-only files; give outputs the permissions a plain open() would.
     umask = os.umask(0)
@@ -65,7 +140,17 @@ def atomic_path(path):
     os.chmod(tmp, 0o666 & ~umask)
     try:
         yield tmp
-        os.replace(tmp, path)
+        try:
+            os.replace(tmp, path)
+        except OSError as e:
+            raise WriteError(path, _write_failure_reason(e, tmp, folder)) from None
+    except (OSError, RuntimeError) as e:
+        reason = _write_failure_reason(e, tmp, folder) if _is_write_failure(e, tmp) else None
+        with contextlib.suppress(FileNotFoundError):
+            os.remove(tmp)
+        if reason is None:
+            raise
+        raise WriteError(path, reason) from None
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.remove(tmp)
@@ -114,14 +199,36 @@ def save_poses(path, poses, confidences, fps, source, settings=None, **extra):
              fps=np.float32(fps), source=str(source), settings=json.dumps(settings or {}), **extra)
 
 
+def _looks_like(magic):
+    """What a file's first bytes suggest it is, for error messages: 'a text file', 'an empty file', ..."""
+    if not magic:
+        return "an empty file"
+    if magic.startswith(b'\x93NUM'):
+        return "a single .npy array"
+    try:
+        magic.decode('utf-8')
+    except UnicodeDecodeError:
+        return "an unknown binary file"
+    return "a text file"
+
+
 def load_poses(path):
     """Read a pose file -> dict with 'poses' (T, 15, 2) float32, 'confidences' (T, 15), 'fps' float,
     'source' str, 'settings' dict, and any extra entries. InputError naming the file if unreadable."""
+    if not os.path.isfile(path):
+        raise InputError(f"{path}: {'is a folder, not a pose file' if os.path.isdir(path) else 'file not found'}")
+    try:
+        with open(path, 'rb') as f:
+            magic = f.read(4)
+    except OSError as e:
+        raise InputError(f"{path}: unreadable ({os.strerror(e.errno) if e.errno else e})")
+    if magic != b'PK\x03\x04':  # np.load would take anything else for pickled data and say so
+        raise InputError(f"{path}: {_looks_like(magic)}, not a pose file (.npz)")
     try:
         with np.load(path, allow_pickle=False) as z:
             d = {k: z[k] for k in z.files}
     except (OSError, ValueError, EOFError) as e:
-        raise InputError(f"{path}: not a readable pose file ({e})")
+        raise InputError(f"{path}: not a readable pose file (damaged .npz: {str(e).splitlines()[0] if str(e) else type(e).__name__})")
     if 'poses' not in d or d['poses'].ndim != 3 or d['poses'].shape[1:] != (15, 2):
         raise InputError(f"{path}: no (T, 15, 2) 'poses' array")
     d['fps'] = float(d.get('fps', 0.0))
@@ -132,20 +239,53 @@ def load_poses(path):
 
 # ---- audio -----------------------------------------------------------------------------------------------------
 
+def _audio_problem(path):
+    """Why `path` cannot be an audio file before decoding it (missing, a folder, empty), or None."""
+    if not os.path.exists(path):
+        return "file not found"
+    if os.path.isdir(path):
+        return "is a folder, not an audio file"
+    if not os.access(path, os.R_OK):
+        return "not readable (permission denied)"
+    if os.path.getsize(path) == 0:
+        return "empty file, not audio"
+    return None
+
+
+@contextlib.contextmanager
+def _quiet_stderr():
+    """Send the C libraries' writes to stderr to /dev/null: libmpg123 prints resync notes for a damaged mp3 that the
+    InputError then explains in one line."""
+    import sys
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, 'w') as null:
+            os.dup2(null.fileno(), 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
 def load_audio(path, sr=22050, offset_s=0.0, duration_s=None):
     """Read an audio file as mono float32 at sample rate `sr` (None keeps the file's rate).
 
     Reads wav, flac, ogg and mp3 through libsndfile (no system ffmpeg needed). Returns (samples (N,), sr).
-    InputError naming the file when it cannot be decoded."""
+    InputError naming the file and what is wrong: not found, a folder, or cannot be decoded (damaged or not
+    audio)."""
     import soundfile
+    problem = _audio_problem(path)
+    if problem:
+        raise InputError(f"{path}: {problem}")
     try:
-        with soundfile.SoundFile(path) as f:
+        with _quiet_stderr(), soundfile.SoundFile(path) as f:
             file_sr = f.samplerate
             f.seek(int(round(offset_s * file_sr)))
             frames = -1 if duration_s is None else int(round(duration_s * file_sr))
             samples = f.read(frames, dtype='float32', always_2d=True)
-    except Exception as e:  # libsndfile raises several types for undecodable input
-        raise InputError(f"{path}: cannot decode audio ({str(e).strip().splitlines()[0] if str(e) else type(e).__name__})")
+    except Exception:  # libsndfile raises several types, with misleading texts ("System error.") for bad data
+        raise InputError(f"{path}: cannot be decoded as audio (damaged, or not an audio file)") from None
     samples = samples.mean(axis=1)
     if sr is not None and sr != file_sr:
         import soxr
@@ -201,7 +341,12 @@ def load_meta(dataset):
     is a training clip with no label."""
     path = data_dir(dataset, 'meta.json')
     if os.path.isfile(path):
-        return load_json(path)
+        meta = load_json(path)
+        if not isinstance(meta, dict):
+            raise InputError(f"{path}: a JSON {type(meta).__name__}, expected an object with a \"clips\" object")
+        if not isinstance(meta.get('clips'), dict):
+            raise InputError(f"{path}: no \"clips\" object (clip name -> label and split)")
+        return meta
     poses = sorted(glob.glob(os.path.join(data_dir(dataset, 'poses'), '*.npz')))
     return {'label_kind': None, 'clips': {clip_name(p): {'label': None, 'split': 'train'} for p in poses}}
 
