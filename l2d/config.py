@@ -8,9 +8,10 @@ A script defines its settings as module-level constants, then calls ``configure(
     settings = configure(globals())
 
 ``python train.py --epochs=5 my_config.py`` first executes ``my_config.py`` (a Python file of the same
-constants), then applies ``--name=value`` overrides in order, checks that each name is a known setting and
-that each value has the constant's type, rewrites the script's globals, prints the effective settings once
-and returns them as a dict (for checkpoints and output files). ``--help`` prints the settings and exits.
+constants), then applies ``--name=value`` overrides in order (a str setting takes the text as given, other
+values are read as Python literals), checks that each name is a known setting and that each value has the
+constant's type, rewrites the script's globals, prints the effective settings once and returns them as a dict
+(for checkpoints and output files). ``--help`` prints the settings and exits.
 """
 import ast
 import os
@@ -80,7 +81,9 @@ def configure(namespace, argv=None, quiet=False):
             key = key.replace('-', '_')
             if key not in defaults:
                 raise ConfigError(f"unknown setting '{key}' (known: {', '.join(names)})")
-            namespace[key] = _coerce(key, _parse_value(text), defaults[key])
+            # A str setting takes the text as given: --dataset=2024 names the dataset '2024', not a number.
+            value = text if isinstance(defaults[key], str) else _parse_value(text)
+            namespace[key] = _coerce(key, value, defaults[key])
         else:
             if not os.path.isfile(arg):
                 raise ConfigError(f"config file '{arg}' not found (settings are given as --name=value)")

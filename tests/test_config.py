@@ -34,3 +34,11 @@ def test_config_file_then_command_line(tmp_path):
         configure(namespace(), [str(bad)], quiet=True)
     with pytest.raises(SystemExit, match="not found"):
         configure(namespace(), [str(tmp_path / 'missing.py')], quiet=True)
+
+
+def test_a_str_setting_takes_the_text_as_given():
+    s = configure(namespace(), ['--dataset=2024', '--device=cpu'], quiet=True)
+    assert s['dataset'] == '2024' and s['device'] == 'cpu'
+    assert configure(namespace(), ['--dataset=True'], quiet=True)['dataset'] == 'True'
+    with pytest.raises(SystemExit, match="'epochs' must be int"):
+        configure(namespace(), ['--epochs=2024.5'], quiet=True)
