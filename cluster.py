@@ -6,10 +6,12 @@ clips of `beats_per_clip` beats of the song instead (beat times from data/<datas
 which is what lets a generated dance land on the beat. Every clip is resampled to `clip_frames` frames; k-means is
 fitted on the training split and labels every clip of every dance.
 
-Writes data/<dataset>/moves.npz (centroids, per-dance labels and clip bounds, the normalisation, settings) and a
-gallery of the moves to out/<dataset>/moves.png (with `--dancer=<name>`: out/<dataset>/<name>/moves.npz and
-moves.png, a vocabulary of its own for another configuration, such as the original design's 1-s clips), and prints the inertia and cluster sizes. With human move labels
-(ChoreoNet's, for dance_with_melody) it also prints and stores how well clusters agree with them.
+Writes data/<dataset>/moves.npz (centroids, per-dance labels and clip bounds, the normalisation, settings, and the
+library of real training clips with their root paths that a dancer draws its moves with) and two galleries:
+out/<dataset>/moves.png (every centroid) and move_clips.png (the largest moves, each centroid beside real member
+clips). With `--dancer=<name>` they go to out/<dataset>/<name>/: a vocabulary of its own for another configuration,
+such as the original design's 1-s clips. Prints the inertia and cluster sizes. With human move labels (ChoreoNet's,
+for dance_with_melody) it also prints and stores how well clusters agree with them.
 
     python cluster.py --dataset=demo --unit=beats
 """
@@ -19,13 +21,13 @@ import sys
 
 import numpy as np
 from sklearn.cluster import KMeans, MiniBatchKMeans
-from tqdm import tqdm
 
 from l2d.config import configure
 from l2d.io import InputError, ROOT, data_dir, load_json, load_meta, load_poses, out_dir, atomic_path
 from l2d.audio import load_music
-from l2d.moves import UNITS, clip_bounds, cut_clips, human_moves_at, moves_file, save_moves
+from l2d.moves import UNITS, clip_bounds, cut_clips, cut_root_paths, human_moves_at, moves_file, save_moves
 from l2d.norm import normalize, placement
+from l2d.progress import progress
 from l2d.skeleton import NUM_JOINTS
 
 dataset = 'demo'
@@ -38,7 +40,8 @@ n_moves = 128  # K, the size of the vocabulary (fewer if there are fewer trainin
 minibatch_above = 20000  # training clips above which MiniBatchKMeans replaces KMeans
 n_init = 4  # k-means restarts
 seed = 0
-gallery = True  # draw out/<dataset>/moves.png
+gallery = True  # draw out/<dataset>/moves.png (every centroid) and move_clips.png (centroids beside member clips)
+gallery_moves = 24  # moves shown in move_clips.png, largest first
 human_labels = 'auto'  # folder of ChoreoNet {C,R,T,W}.json; 'auto': ../shared/data/choreonet_labels for dance_with_melody
 labels_fps = 25.0  # frame rate of the human labels' start_pos / end_pos
 settings = configure(globals())
@@ -52,7 +55,7 @@ if not names:
 
 # ---- cut every dance into normalised move clips -----------------------------------------------------------------
 dances, pose_files = {}, {}
-for name in tqdm(names, desc='cutting', unit='dance', disable=len(names) < 4):
+for name in progress(names, desc='cutting', unit='dance', disable=len(names) < 4):
     try:
         pose_file = load_poses(data_dir(dataset, 'poses', name + '.npz'))
         poses, fps = pose_file['poses'], pose_file['fps']
@@ -86,6 +89,7 @@ if clip_frames <= 0:
     clip_frames = int(round(clip_s * fps)) if unit == 'seconds' else int(np.median(lengths))
 for d in dances.values():
     d['clips'] = cut_clips(d['normed'], d['bounds'], clip_frames)
+    d['root_paths'] = cut_root_paths((d['root'] - d['root'][0]) / d['scale'], d['bounds'], clip_frames)
 
 # ---- k-means on the training clips ------------------------------------------------------------------------------
 x_train = np.concatenate([dances[n]['clips'] for n in train]).reshape(-1, clip_frames * NUM_JOINTS * 2)
@@ -160,10 +164,15 @@ roots = np.concatenate([dances[n]['root'] for n in train])
 typical_root = np.median(roots, axis=0).astype(np.float32)
 typical_scale = float(np.median([dances[n]['scale'] for n in train]))
 clip_s_median = float(np.median(np.concatenate([np.diff(dances[n]['bounds'], axis=1)[:, 0] for n in train])) / fps)
+# The training clips themselves, with their root paths: a dancer draws each move with one of these real clips.
+library = dict(normed=np.concatenate([dances[n]['clips'] for n in train]),
+               root_paths=np.concatenate([dances[n]['root_paths'] for n in train]),
+               labels=train_labels, dances=np.concatenate([[n] * len(dances[n]['labels']) for n in train]),
+               bounds=np.concatenate([dances[n]['bounds'] for n in train]))
 moves_path = moves_file(dataset, dancer)
 save_moves(moves_path, centroids, {n: dict(labels=d['labels'], bounds=d['bounds'], split=d['split'])
                                    for n, d in dances.items()},
-           settings, fps=np.float32(fps), unit=unit, clip_s=np.float32(clip_s), beats_per_clip=beats_per_clip,
+           settings, clips=library, fps=np.float32(fps), unit=unit, clip_s=np.float32(clip_s), beats_per_clip=beats_per_clip,
            clip_frames=clip_frames, median_clip_s=np.float32(clip_s_median),
            typical_root=typical_root, typical_scale=np.float32(typical_scale),
            placement=json.dumps(placement([pose_files[n] for n in train])),
@@ -180,37 +189,73 @@ if gallery:
     from l2d.skeleton import BONES, BONE_SIDES
 
     colours = {'R': (0.84, 0.19, 0.19), 'L': (0.08, 0.43, 0.86), 'C': (0.2, 0.2, 0.22)}
-    cols = int(np.ceil(np.sqrt(k * 1.5)))
-    rows = int(np.ceil(k / cols))
-    fig, axes = plt.subplots(rows, cols, figsize=(cols * 0.9, rows * 1.25), squeeze=False)
     order = np.argsort(-sizes)
     low, high = np.percentile(centroids.reshape(-1, 2), [0.5, 99.5], axis=0)
     x_lim, y_lim = (low[0] - 0.2, high[0] + 0.2), (high[1] + 0.2, low[1] - 0.2)  # y down, as in images
     shown_frames = np.unique(np.linspace(0, clip_frames - 1, min(clip_frames, 6)).round().astype(int))
-    for ax, m in zip(axes.flat, order):
+
+    def draw_clip(ax, clip, title, frame_colour=None):
+        """A clip as its poses at a few frames over each other, later frames darker: a move reads as a stroke from
+        pale to solid. clip: (clip_frames, 15, 2) torso lengths."""
         segments, segment_colours = [], []
         for step, f in enumerate(shown_frames):
-            # Later frames are darker, so a move reads as a stroke from pale to solid.
             alpha = 0.15 + 0.85 * (step + 1) / len(shown_frames)
             for (a, b), side in zip(BONES, BONE_SIDES):
-                segments.append(centroids[m, f, [a, b]])
+                segments.append(clip[f, [a, b]])
                 segment_colours.append(colours[side] + (alpha,))
         ax.add_collection(LineCollection(segments, colors=segment_colours, linewidths=0.8))
         ax.set_xlim(x_lim)
         ax.set_ylim(y_lim)
-        ax.set_title(f"{m}: {sizes[m]}", fontsize=6, pad=1)
+        ax.set_title(title, fontsize=6, pad=1)
+        for spine in ax.spines.values():
+            spine.set_linewidth(1.2 if frame_colour else 0.3)
+            spine.set_edgecolor(frame_colour or 'black')
+
+    def save_gallery(fig, path, title):
+        for ax in fig.axes:
+            ax.set_xticks([])
+            ax.set_yticks([])
+            ax.set_aspect('equal')
+        fig.suptitle(title, fontsize=8)
+        fig.tight_layout(pad=0.2, h_pad=0.2, w_pad=0.1, rect=(0, 0, 1, 1 - 0.25 / fig.get_figheight()))
+        with atomic_path(path) as tmp:
+            fig.savefig(tmp, dpi=110)
+        plt.close(fig)
+        print(f"wrote {path}")
+
+    gallery_dir = out_dir(dataset) if dancer == 'dancer' else out_dir(dataset, dancer)
+    # moves.png: every centroid, largest cluster first.
+    cols = int(np.ceil(np.sqrt(k * 1.5)))
+    rows = int(np.ceil(k / cols))
+    fig, axes = plt.subplots(rows, cols, figsize=(cols * 0.9, rows * 1.25), squeeze=False)
+    for ax, m in zip(axes.flat, order):
+        draw_clip(ax, centroids[m], f"{m}: {sizes[m]}")
     for ax in axes.flat[k:]:
         ax.set_axis_off()
+    save_gallery(fig, os.path.join(gallery_dir, 'moves.png'),
+                 f"{dataset}: {k} moves, pale to dark over the clip (move: training clips)")
+
+    # move_clips.png: the largest moves, each as its centroid (framed) beside a few of its real member clips, which
+    # are what a dancer with clips='real' dances.
+    shown_moves = [m for m in order[:gallery_moves] if sizes[m] > 0]
+    groups_per_row = 4
+    members_shown = 3
+    cols = groups_per_row * (1 + members_shown)
+    rows = max(1, int(np.ceil(len(shown_moves) / groups_per_row)))
+    fig, axes = plt.subplots(rows, cols, figsize=(cols * 0.9, rows * 1.25), squeeze=False)
+    rng = np.random.default_rng(seed)
     for ax in axes.flat:
-        ax.set_xticks([])
-        ax.set_yticks([])
-        ax.set_aspect('equal')
-        for spine in ax.spines.values():
-            spine.set_linewidth(0.3)
-    fig.suptitle(f"{dataset}: {k} moves, pale to dark over the clip (move: training clips)", fontsize=8)
-    fig.tight_layout(pad=0.2, h_pad=0.2, w_pad=0.1, rect=(0, 0, 1, 1 - 0.25 / fig.get_figheight()))
-    gallery_path = out_dir(dataset, 'moves.png') if dancer == 'dancer' else out_dir(dataset, dancer, 'moves.png')
-    with atomic_path(gallery_path) as tmp:
-        fig.savefig(tmp, dpi=110)
-    plt.close(fig)
-    print(f"wrote {gallery_path}")
+        ax.set_axis_off()
+    for g, m in enumerate(shown_moves):
+        row, col = divmod(g, groups_per_row)
+        group = axes[row, col * (1 + members_shown):(col + 1) * (1 + members_shown)]
+        group[0].set_axis_on()
+        draw_clip(group[0], centroids[m], f"move {m} ({sizes[m]})", frame_colour=(0.9, 0.55, 0.0))
+        members = np.flatnonzero(library['labels'] == m)
+        for ax, c in zip(group[1:], rng.choice(members, min(members_shown, len(members)), replace=False)):
+            ax.set_axis_on()
+            travel = np.linalg.norm(library['root_paths'][c, -1])
+            draw_clip(ax, library['normed'][c], f"{library['dances'][c][:12]} {travel:.1f}tl")
+    save_gallery(fig, os.path.join(gallery_dir, 'move_clips.png'),
+                 f"{dataset}: the {len(shown_moves)} largest moves: centroid (framed) and {members_shown} real member "
+                 f"clips (dance, root travel over the clip in torso lengths)")

@@ -1,9 +1,11 @@
-"""Move clips: cutting dances into move clips, music windows around them, and joining centroid clips into a dance.
+"""Move clips: cutting dances into move clips, music windows around them, and joining clips into a dance.
 
 A dance is cut into contiguous move clips, either of a fixed duration (``unit='seconds'``) or spanning a fixed number
 of the song's beats (``unit='beats'``). Every clip is time-resampled to the same number of frames so that clips can be
-clustered; a cluster centre (a centroid clip) is one "move" of the vocabulary. To dance, centroid clips are stretched
-back to the durations of the song's clips and joined with a short blend at each boundary.
+clustered; a cluster centre (a centroid clip) is one "move" of the vocabulary. To dance, clips are stretched back to
+the durations of the song's clips and joined with a short blend at each boundary: either the centroids (a generic,
+averaged version of each move, standing on the spot) or real training clips of each move with their root paths
+(the dancer travels as the real dancers did), picked jointly over the dance so that they join well (`choose_clips`).
 
 Times are in seconds (``_s``), frame indices are integers at the poses' ``fps``; bounds are ``(N, 2)`` int arrays of
 ``[start, end)`` frames.
@@ -115,6 +117,33 @@ def cut_clips(poses, bounds, clip_frames):
 
 
 
+def resample_path(path, n_steps, ease=0.0):
+    """Resample a path given at its nodes (frame boundaries) to `n_steps` steps, keeping both end nodes.
+
+    Node j of L + 1 sits at time j / L of the span (0 and 1 are the path's two ends), so a clip's path from its first
+    frame to the next clip's first frame keeps its whole displacement at any length. ease: the time warp of
+    `resample_time` (1: at rest at both ends). path: (L + 1, ...) -> (n_steps + 1, ...) float32."""
+    path = np.asarray(path, dtype=np.float32)
+    if len(path) < 2:
+        return np.repeat(path[:1], n_steps + 1, axis=0) if len(path) else path
+    u = np.arange(n_steps + 1) / max(n_steps, 1)
+    u = (1 - ease) * u + ease * smoothstep(u)
+    position = u * (len(path) - 1)
+    lo = np.minimum(np.floor(position).astype(int), len(path) - 2)
+    w = (position - lo).astype(np.float32).reshape((-1,) + (1,) * (path.ndim - 1))
+    return (path[lo] * (1 - w) + path[lo + 1] * w).astype(np.float32)
+
+
+def cut_root_paths(root_tl, bounds, clip_frames):
+    """The root's path over each clip, relative to the clip's first frame, from that frame to the next clip's first
+    frame (the dance's last frame for a clip that ends the dance), resampled to `clip_frames` steps.
+    root_tl: (T, 2) torso lengths; bounds: (N, 2) frames -> (N, clip_frames + 1, 2) float32, node 0 at 0."""
+    root_tl = np.asarray(root_tl, dtype=np.float32)
+    paths = [resample_path(root_tl[s:min(e, len(root_tl) - 1) + 1] - root_tl[s], clip_frames)
+             for s, e in np.asarray(bounds, dtype=int)]
+    return np.stack(paths) if paths else np.zeros((0, clip_frames + 1, 2), np.float32)
+
+
 def music_windows(features, fps, starts_s, ends_s, context, n_rows):
     """The music around each clip, as a fixed number of time bins.
 
@@ -178,6 +207,85 @@ def join_clips(clips, bounds, n_frames, blend_frames, ease=0.0):
     return dance
 
 
+def join_features(clips, root_paths):
+    """What a join sees of each clip: its first and last pose and its velocity at both ends (the 15 joints and the
+    root, in torso lengths per clip frame). clips: (M, F, 15, 2); root_paths: (M, F + 1, 2) ->
+    (first (M, 30), last (M, 30), first_velocity (M, 32), last_velocity (M, 32)) float64."""
+    clips = np.asarray(clips, dtype=np.float64)
+    root_paths = np.asarray(root_paths, dtype=np.float64)
+    m = len(clips)
+    if clips.shape[1] < 2:
+        still = np.zeros((m, 32))
+        return clips[:, 0].reshape(m, -1), clips[:, -1].reshape(m, -1), still, still
+    first_velocity = np.concatenate([clips[:, 1] - clips[:, 0], (root_paths[:, 1] - root_paths[:, 0])[:, None]], 1)
+    last_velocity = np.concatenate([clips[:, -1] - clips[:, -2], (root_paths[:, -1] - root_paths[:, -2])[:, None]],
+                                   1)
+    return (clips[:, 0].reshape(m, -1), clips[:, -1].reshape(m, -1), first_velocity.reshape(m, -1),
+            last_velocity.reshape(m, -1))
+
+
+def choose_clips(candidates, unary_cost, clips, root_paths, speeds, blend_frames, join_weight=1.0,
+                 repeat_cost=1e6):
+    """Pick one real clip per move slot of a dance, jointly over the whole dance (Viterbi), for the least total cost.
+
+    The cost of a path is the sum of each chosen clip's `unary_cost` (e.g. -log p(its move) under the dancer's model)
+    plus `join_weight` times each join's mismatch, plus `repeat_cost` wherever one clip follows itself. A join's
+    mismatch is the mean squared jump over the 15 joints between the clip's last pose and the next clip's first
+    (torso lengths^2), plus the mean squared velocity jump over the joints and the root times `blend_frames` (the
+    position error that velocity jump builds over a blend). Velocities are at the speed each slot plays its clip.
+    candidates: list of N int arrays (C_i,), indices into the clip library; unary_cost: list of N float arrays
+    (C_i,); clips: (M, F, 15, 2) the library's normalised clips; root_paths: (M, F + 1, 2) their root paths (see
+    `cut_root_paths`); speeds: (N,) clip frames per dance frame at the ends of each slot's clip (F / slot length,
+    times 1 - ease); blend_frames: frames. -> (N,) int library indices of the chosen clips."""
+    n = len(candidates)
+    if n == 0:
+        return np.zeros(0, int)
+    if any(len(c) == 0 for c in candidates):
+        raise ValueError("every slot needs at least one candidate clip")
+    first, last, first_velocity, last_velocity = join_features(clips, root_paths)
+    pose_weight, velocity_weight = 1 / np.sqrt(first.shape[1] / 2), blend_frames / np.sqrt(first_velocity.shape[1] / 2)
+
+    def features(i, ends):
+        index = np.asarray(candidates[i], int)
+        pose, velocity = (last[index], last_velocity[index]) if ends else (first[index], first_velocity[index])
+        return np.concatenate([pose * pose_weight, velocity * speeds[i] * velocity_weight], axis=1)
+
+    total = np.asarray(unary_cost[0], dtype=np.float64).copy()
+    back = []
+    for i in range(1, n):
+        a, b = features(i - 1, True), features(i, False)
+        mismatch = np.maximum((a * a).sum(1)[:, None] + (b * b).sum(1)[None] - 2 * a @ b.T, 0)
+        repeat = np.asarray(candidates[i - 1])[:, None] == np.asarray(candidates[i])[None]
+        scores = total[:, None] + join_weight * mismatch + repeat_cost * repeat
+        best = scores.argmin(axis=0)
+        back.append(best)
+        total = scores[best, np.arange(len(best))] + np.asarray(unary_cost[i], dtype=np.float64)
+    path = [int(total.argmin())]
+    for best in reversed(back):
+        path.append(int(best[path[-1]]))
+    return np.array([candidates[i][j] for i, j in enumerate(reversed(path))], dtype=int)
+
+
+def join_real_clips(clips, root_paths, bounds, n_frames, blend_frames, ease=0.0):
+    """Join real clips and their root paths into one travelling dance of `n_frames` frames.
+
+    The poses are joined as `join_clips` joins them (stretched to each clip's slot, blended at the boundaries);
+    each root path is stretched with its clip (the same time warp) and added on where the previous one ended, so the
+    dancer travels as the clips travelled. Before the first clip the root is at 0; after the last it stays.
+    clips: (N, F, 15, 2) torso lengths around the MidHip; root_paths: (N, F + 1, 2) torso lengths (`cut_root_paths`);
+    bounds: (N, 2) contiguous frames -> (normed (n_frames, 15, 2), root_tl (n_frames, 2)) float32."""
+    normed = join_clips(clips, bounds, n_frames, blend_frames, ease)
+    root_tl = np.zeros((n_frames, 2), np.float32)
+    at = np.zeros(2, np.float32)
+    for path, (s, e) in zip(np.asarray(root_paths, np.float32), np.asarray(bounds, dtype=int)):
+        steps = resample_path(path, e - s, ease)
+        root_tl[s:min(e, n_frames)] = at + steps[:max(0, min(e, n_frames) - s)]
+        at = at + steps[-1]
+    last = int(np.asarray(bounds)[-1, 1])
+    root_tl[last:] = at
+    return normed, root_tl
+
+
 def human_moves_at(times_s, movements, durations_beats, beat_s):
     """The human move label at each time of a dance labelled as consecutive movements lasting whole beats.
 
@@ -197,13 +305,21 @@ def moves_file(dataset, dancer='dancer'):
     return data_dir(dataset, 'moves.npz') if dancer == 'dancer' else out_dir(dataset, dancer, 'moves.npz')
 
 
-def save_moves(path, centroids, dances, settings, **extra):
+CLIP_KEYS = ('normed', 'root_paths', 'labels', 'dances', 'bounds')
+
+
+def save_moves(path, centroids, dances, settings, clips=None, **extra):
     """Write the move vocabulary atomically.
 
     centroids: (K, F, 15, 2) normalised poses (torso lengths, MidHip at 0); dances: {clip: {'labels': (N,) int,
-    'bounds': (N, 2) int frames, 'split': str}}; settings: dict stored as JSON; extra: further arrays or scalars
-    (fps, unit, clip_s, beats_per_clip, typical_root, typical_scale, inertia, ...)."""
+    'bounds': (N, 2) int frames, 'split': str}}; settings: dict stored as JSON; clips: None, or the library of real
+    training clips a dancer draws moves with, {'normed': (M, F, 15, 2) torso lengths, 'root_paths': (M, F + 1, 2)
+    torso lengths (l2d.moves.cut_root_paths), 'labels': (M,) moves, 'dances': (M,) dance names, 'bounds': (M, 2)
+    frames in their dance}; extra: further arrays or scalars (fps, unit, clip_s, beats_per_clip, typical_root,
+    typical_scale, inertia, ...)."""
     from .io import save_npz
+    if clips is not None:
+        extra.update({'clip_' + k: np.asarray(clips[k]) for k in CLIP_KEYS})
     names = sorted(dances)
     counts = [len(dances[c]['labels']) for c in names]
     save_npz(path, centroids=np.asarray(centroids, np.float32),
@@ -217,7 +333,8 @@ def save_moves(path, centroids, dances, settings, **extra):
 
 def load_moves(path):
     """Read a move vocabulary -> dict with 'centroids' (K, F, 15, 2), 'dances' {clip: {'labels', 'bounds', 'split'}},
-    'settings' dict, and every extra entry (0-d arrays as Python scalars). InputError naming the file if unreadable."""
+    'settings' dict, 'clips' (the real-clip library of `save_moves`, or None in a vocabulary made before it), and
+    every extra entry (0-d arrays as Python scalars). InputError naming the file if unreadable."""
     from .io import InputError
     try:
         with np.load(path, allow_pickle=False) as z:
@@ -232,6 +349,9 @@ def load_moves(path):
     d['dances'] = {str(c): {'labels': labels[a:b], 'bounds': bounds[a:b], 'split': str(s)}
                    for c, s, a, b in zip(names, splits, offsets[:-1], offsets[1:])}
     d['settings'] = json.loads(str(d['settings']))
+    d['clips'] = ({k: d.pop('clip_' + k) for k in CLIP_KEYS} if all('clip_' + k in d for k in CLIP_KEYS) else None)
+    if d['clips'] is not None:
+        d['clips']['dances'] = d['clips']['dances'].astype(str)
     for k, v in d.items():
         if isinstance(v, np.ndarray) and v.ndim == 0:
             d[k] = v.item()
