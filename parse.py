@@ -8,19 +8,22 @@ else from the `fps` setting.
     python parse.py --dataset=demo
     python parse.py --openpose_dir=../shared/data/openpose_json/soccer_Kick_2   # one folder from anywhere
 
-Imports stay light (numpy, tqdm) so that the stage starts fast.
+Imports stay light (numpy, orjson; tqdm once there is something to show) so that the stage starts fast.
+Clips are parsed in parallel, one worker process per CPU core.
 """
 import glob
 import math
+import multiprocessing
 import os
+import resource
 import sys
 import time
-
-from tqdm import tqdm
+from concurrent.futures import ProcessPoolExecutor
 
 from l2d.config import configure
 from l2d.io import VIDEO_EXTENSIONS, InputError, data_dir, find_media, load_json, save_poses, video_info
-from l2d.openpose import frame_number, frame_paths, read_frame
+from l2d.openpose import frame_number, frame_paths, read_people
+from l2d.progress import progress
 from l2d.track import fill_gaps, select_track
 
 dataset = 'demo'
@@ -33,6 +36,7 @@ start_frames = 10       # the dancer is the main person of the first this-many f
 merge_fragments = True  # take joints the dancer's detection lacks from split-off detections at the same place
 min_joints = 5          # a frame is usable when the dancer is seen there with at least this many joints
 min_frames = 10         # clips with fewer usable frames are skipped
+processes = 0           # worker processes parsing clips in parallel; 0 = one per CPU core (at most one per clip)
 settings = configure(globals())
 
 def positive_number(value):
@@ -96,10 +100,15 @@ for folder in folders:
     except InputError as e:
         print(f"skipped: {e}")
 
-start_time, start_cpu_s = time.perf_counter(), time.process_time()
-n_parsed = n_frames = n_read = 0
-bar = tqdm(total=sum(len(paths) for _, paths in clips), unit='frame', desc='parse', mininterval=0.5)
-for folder, paths in clips:
+def parse_clip(clip_folder_paths):
+    """Read one clip's frames, follow the dancer, fill the gaps and write data/<dataset>/poses/<clip>.npz.
+
+    clip_folder_paths: (folder, its *_keypoints.json paths by frame number). Returns a dict: files (number of
+    JSON files), read (frames read), frames (frames written, 0 when skipped), nonfinite (joints with NaN/inf
+    numbers, read as undetected) and lines (what to print)."""
+    folder, paths = clip_folder_paths
+    result = {'files': len(paths), 'read': 0, 'frames': 0, 'nonfinite': 0, 'lines': []}
+    say = result['lines'].append
     # Not l2d.io.clip_name: folder names such as 'spin_v1.2' have dots that are not extensions.
     clip = os.path.basename(os.path.normpath(folder))
     # File k is frame k of the video: a missing file is an empty frame, so that the poses keep time with the music.
@@ -107,48 +116,78 @@ for folder, paths in clips:
     if None in numbers:  # not named after a video's frames (e.g. OpenPose run on images): in file order
         numbers = list(range(len(paths)))
     if len(set(numbers)) < len(numbers) or numbers[-1] >= 2 * len(numbers):
-        bar.write(f"skipped {folder}: {len(paths)} files numbered up to frame {numbers[-1]}, "
-                  f"{'some numbers twice' if len(set(numbers)) < len(numbers) else 'most files missing'} "
-                  f"(not one video's frames?)")
-        bar.update(len(paths))
-        continue
+        say(f"skipped {folder}: {len(paths)} files numbered up to frame {numbers[-1]}, "
+            f"{'some numbers twice' if len(set(numbers)) < len(numbers) else 'most files missing'} "
+            f"(not one video's frames?)")
+        return result
     missing = sorted(set(range(numbers[-1] + 1)) - set(numbers))
     if missing:
-        bar.write(f"{folder}: no file for {len(missing)} frames ({', '.join(map(str, missing[:5]))}"
-                  f"{', ...' if len(missing) > 5 else ''}): read as empty frames")
+        say(f"{folder}: no file for {len(missing)} frames ({', '.join(map(str, missing[:5]))}"
+            f"{', ...' if len(missing) > 5 else ''}): read as empty frames")
     frames_people = [[] for _ in range(numbers[-1] + 1)]
     for number, path in zip(numbers, paths):
         try:
-            frames_people[number] = read_frame(path)
+            frames_people[number], nonfinite = read_people(path)
         except InputError as e:
-            bar.write(f"{e}: read as an empty frame")
-        bar.update()
-    n_read += len(paths)
+            say(f"{e}: read as an empty frame")
+            continue
+        result['nonfinite'] += nonfinite
+    result['read'] = len(paths)
+    if result['nonfinite']:
+        say(f"{folder}: {result['nonfinite']} joints with NaN or infinite numbers: read as undetected")
     try:
         clip_rate, fps_source = clip_fps(folder, clip, dataset_fps)
     except InputError as e:
-        bar.write(f"skipped {clip}: {e}")
-        continue
+        say(f"skipped {clip}: {e}")
+        return result
     poses, confidences = select_track(frames_people, min_confidence, max_jump, min_size_ratio, start_frames,
                                       merge_fragments)
     joints_seen = ((confidences >= min_confidence) & (confidences > 0)).sum(axis=1)
     usable = int((joints_seen >= max(min_joints, 1)).sum())
     if usable < max(min_frames, 1):
-        bar.write(f"skipped {folder}: the dancer is seen (>= {min_joints} joints of confidence >= "
-                  f"{min_confidence}) in only {usable} of {len(frames_people)} frames, fewer than "
-                  f"min_frames={min_frames}")
-        continue
+        say(f"skipped {folder}: the dancer is seen (>= {min_joints} joints of confidence >= {min_confidence}) in "
+            f"only {usable} of {len(frames_people)} frames, fewer than min_frames={min_frames}")
+        return result
     poses, confidences = fill_gaps(poses, confidences, min_confidence)
     save_poses(data_dir(dataset, 'poses', clip + '.npz'), poses, confidences, clip_rate, os.path.abspath(folder),
                settings, fps_source=fps_source)
-    bar.write(f"{clip}: {len(frames_people)} frames at {clip_rate:.3f} fps (from {fps_source}), dancer seen in "
-              f"{int((joints_seen > 0).sum())}, usable {usable}, {100 * float((confidences == 0).mean()):.0f}% of "
-              f"joints filled")
-    n_parsed += 1
-    n_frames += len(frames_people)
+    say(f"{clip}: {len(frames_people)} frames at {clip_rate:.3f} fps (from {fps_source}), dancer seen in "
+        f"{int((joints_seen > 0).sum())}, usable {usable}, {100 * float((confidences == 0).mean()):.0f}% of "
+        f"joints filled")
+    result['frames'] = len(frames_people)
+    return result
+
+
+def parse_all(clips):
+    """parse_clip over the clips, in order; in worker processes when there are several clips and cores. Workers
+    are forked (they share the settings without re-running this script), so elsewhere it runs in one process."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') else os.cpu_count() or 1
+    workers = min(len(clips), processes or cores)
+    if workers < 2 or 'fork' not in multiprocessing.get_all_start_methods():
+        yield from map(parse_clip, clips)
+        return
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context('fork')) as pool:
+        yield from pool.map(parse_clip, clips)
+
+
+start_time, start_cpu_s = time.perf_counter(), time.process_time()
+n_parsed = n_frames = n_read = n_nonfinite = 0
+results = parse_all(clips)
+bar = progress(total=sum(len(paths) for _, paths in clips), unit='frame', desc='parse')
+for result in results:
+    for line in result['lines']:
+        bar.write(line)
+    bar.update(result['files'])
+    n_read += result['read']
+    n_nonfinite += result['nonfinite']
+    n_parsed += result['frames'] > 0
+    n_frames += result['frames']
 bar.close()
 
-elapsed_s, cpu_s = time.perf_counter() - start_time, time.process_time() - start_cpu_s
+elapsed_s = time.perf_counter() - start_time
+cpu_s = time.process_time() - start_cpu_s + sum(resource.getrusage(resource.RUSAGE_CHILDREN)[:2])
+if n_nonfinite:
+    print(f"{n_nonfinite} joints had NaN or infinite coordinates or confidence: read as undetected joints")
 print(f"parsed {n_parsed} of {len(folders)} clips ({n_frames} frames) -> {data_dir(dataset, 'poses')}; "
       f"read {n_read} frames in {elapsed_s:.2f} s ({n_read / max(elapsed_s, 1e-9):.0f} frames/s; "
       f"{cpu_s:.2f} s of CPU time)")

@@ -37,6 +37,9 @@ class WriteError(SystemExit):
         self.path, self.reason = path, reason
         super().__init__(f"error: cannot write {path}: {reason}")
 
+    def __reduce__(self):  # rebuilt from (path, reason) when it crosses from a worker process
+        return WriteError, (self.path, self.reason)
+
 
 def data_dir(dataset, *parts):
     """Path of ``data/<dataset>/<parts...>`` (under $L2D_DATA if set, else the repository's data/)."""

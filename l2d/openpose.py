@@ -9,6 +9,7 @@ import os
 import re
 
 import numpy as np
+import orjson
 
 from .io import InputError, atomic_path
 from .skeleton import COCO18_HIPS, COCO18_INDEX, NUM_JOINTS
@@ -36,36 +37,79 @@ def keypoints_to_body15(flat):
 
     75 numbers are BODY_25 (first 15 joints kept); 54 are COCO-18 (MidHip = mean of the hips when both are seen).
     Raises ValueError for any other length."""
-    kp = np.asarray(flat, dtype=np.float32)
-    if kp.size == 75:
-        return kp.reshape(25, 3)[:NUM_JOINTS].copy()
-    if kp.size == 54:
-        coco = kp.reshape(18, 3)
-        out = np.zeros((NUM_JOINTS, 3), np.float32)
+    return _to_body15(np.asarray(flat, dtype=np.float32)[None])[0]
+
+
+def _to_body15(kp):
+    """(P, 75) BODY_25 or (P, 54) COCO-18 flat keypoints of P people -> (P, 15, 3); ValueError for other lengths."""
+    if kp.shape[1] == 75:
+        return kp.reshape(-1, 25, 3)[:, :NUM_JOINTS]
+    if kp.shape[1] == 54:
+        coco = kp.reshape(-1, 18, 3)
+        out = np.zeros((len(kp), NUM_JOINTS, 3), np.float32)
         for j, c in enumerate(COCO18_INDEX):
             if c >= 0:
-                out[j] = coco[c]
-        r, l = coco[COCO18_HIPS[0]], coco[COCO18_HIPS[1]]
-        if r[2] > 0 and l[2] > 0:
-            out[8] = [(r[0] + l[0]) / 2, (r[1] + l[1]) / 2, min(r[2], l[2])]
+                out[:, j] = coco[:, c]
+        r, l = coco[:, COCO18_HIPS[0]], coco[:, COCO18_HIPS[1]]
+        both = (r[:, 2] > 0) & (l[:, 2] > 0)
+        out[both, 8, :2] = (r[both, :2] + l[both, :2]) / 2
+        out[both, 8, 2] = np.minimum(r[both, 2], l[both, 2])
         return out
-    raise ValueError(f"pose_keypoints_2d has {kp.size} numbers (expected 75 for BODY_25 or 54 for COCO-18)")
+    raise ValueError(f"pose_keypoints_2d has {kp.shape[1]} numbers (expected 75 for BODY_25 or 54 for COCO-18)")
+
+
+def _read_bytes(path):
+    """A file's bytes. os.read on a descriptor costs half of open().read() per small file (parse.py's speed)."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        chunks = [os.read(fd, 1 << 16)]
+        while len(chunks[-1]) == 1 << 16:
+            chunks.append(os.read(fd, 1 << 16))
+    finally:
+        os.close(fd)
+    return b''.join(chunks)
+
+
+def read_people(path):
+    """People in one OpenPose JSON file -> (list of (15, 3) float32 arrays (x, y, confidence), number of joints
+    whose x, y or confidence was NaN or infinite). Such joints are returned as undetected (0, 0, 0).
+    [] for an empty frame. InputError naming the file when it is unreadable, truncated or not OpenPose output."""
+    try:
+        data = _read_bytes(path)
+    except OSError as e:
+        raise InputError(f"{path}: unreadable ({os.strerror(e.errno) if e.errno else e})")
+    # orjson is several times faster than the json module, and refuses the NaN and Infinity literals that some
+    # OpenPose builds write: only what the json module then reads can hold non-finite numbers.
+    try:
+        doc, may_be_nonfinite = orjson.loads(data), False
+    except orjson.JSONDecodeError:
+        try:
+            doc, may_be_nonfinite = json.loads(data), True
+        except (json.JSONDecodeError, UnicodeDecodeError) as e:
+            raise InputError(f"{path}: unreadable JSON ({e})")
+    if not isinstance(doc, dict) or not isinstance(doc.get('people'), list):
+        what = f"a JSON {type(doc).__name__}" if not isinstance(doc, dict) else 'an object without a "people" list'
+        raise InputError(f"{path}: not OpenPose keypoints ({what}; expected {{\"people\": [...]}})")
+    try:
+        flat = [p['pose_keypoints_2d'] for p in doc['people'] if len(p.get('pose_keypoints_2d', [])) > 0]
+        if not flat:
+            return [], 0
+        kp = _to_body15(np.array(flat, dtype=np.float32))
+    except (AttributeError, KeyError, TypeError, ValueError) as e:
+        raise InputError(f"{path}: not OpenPose keypoints ({type(e).__name__}: {e})")
+    n_nonfinite = 0
+    if may_be_nonfinite:
+        bad = ~np.isfinite(kp).all(axis=-1)
+        n_nonfinite = int(bad.sum())
+        kp[bad] = 0
+    return list(kp), n_nonfinite
 
 
 def read_frame(path):
-    """People in one OpenPose JSON file -> list of (15, 3) arrays (x, y, confidence); [] for an empty frame.
-    InputError naming the file when it is unreadable, truncated or not OpenPose output."""
-    try:
-        # Bytes straight to the JSON decoder: text-mode decoding first made reading 15% slower (parse.py's speed).
-        with open(path, 'rb') as f:
-            doc = json.loads(f.read())
-        people = doc['people']
-        return [keypoints_to_body15(p['pose_keypoints_2d']) for p in people
-                if len(p.get('pose_keypoints_2d', [])) > 0]
-    except (OSError, json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise InputError(f"{path}: unreadable JSON ({e})")
-    except (KeyError, TypeError, ValueError) as e:
-        raise InputError(f"{path}: not OpenPose keypoints ({type(e).__name__}: {e})")
+    """People in one OpenPose JSON file -> list of (15, 3) float32 arrays (x, y, confidence); [] for an empty frame.
+    Joints with a NaN or infinite number count as undetected (0, 0, 0). InputError naming the file when it is
+    unreadable, truncated or not OpenPose output."""
+    return read_people(path)[0]
 
 
 def body15_to_body25(kp15):
