@@ -29,7 +29,8 @@ def frame_paths(folder):
     paths = glob.glob(os.path.join(glob.escape(folder), '*_keypoints.json'))
     if not paths:
         raise InputError(f"{folder}: no *_keypoints.json files")
-    return sorted(paths, key=lambda p: (frame_number(p) if frame_number(p) is not None else -1, p))
+    numbered = [(frame_number(p), p) for p in paths]
+    return [p for _, p in sorted((-1 if n is None else n, p) for n, p in numbered)]
 
 
 def keypoints_to_body15(flat):
@@ -62,12 +63,15 @@ def _read_bytes(path):
     """A file's bytes. os.read on a descriptor costs half of open().read() per small file (parse.py's speed)."""
     fd = os.open(path, os.O_RDONLY)
     try:
-        chunks = [os.read(fd, 1 << 16)]
-        while len(chunks[-1]) == 1 << 16:
+        data = os.read(fd, 1 << 16)
+        if len(data) < 1 << 16:
+            return data
+        chunks = [data]
+        while chunks[-1]:
             chunks.append(os.read(fd, 1 << 16))
+        return b''.join(chunks)
     finally:
         os.close(fd)
-    return b''.join(chunks)
 
 
 def read_people(path):

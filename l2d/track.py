@@ -58,20 +58,20 @@ def main_person(frames_people, min_confidence, start_frames=10):
     return best
 
 
-def _extent(points):
-    """Diagonal of the bounding box of a list of (x, y) points."""
-    xs, ys = [p[0] for p in points], [p[1] for p in points]
-    return math.hypot(max(xs) - min(xs), max(ys) - min(ys))
+def _extent(xs, ys, joints):
+    """Diagonal of the bounding box of the points (xs[j], ys[j]) for j in `joints`."""
+    x, y = [xs[j] for j in joints], [ys[j] for j in joints]
+    return math.hypot(max(x) - min(x), max(y) - min(y))
 
 
-def _follow(keypoints, points, seen, sizes, first, order, start, max_jump, min_size_ratio, merge_fragments, track):
+def _follow(keypoints, xs, ys, seen, sizes, first, order, start, max_jump, min_size_ratio, merge_fragments, track):
     """Follow the detection `start` through the frames in `order`, writing each frame's match into `track`.
 
-    keypoints (N, 15, 3): all detections of the clip, frame t's being first[t]:first[t + 1]; points [N][15][2],
-    seen [N][15] and sizes [N]: their (x, y), seen joints and body sizes as Python lists. track (T, 15, 3) is
+    keypoints (N, 15, 3): all detections of the clip, frame t's being first[t]:first[t + 1]; xs, ys [N][15],
+    seen [N][15] and sizes [N]: their x, y, seen joints and body sizes as Python lists. track (T, 15, 3) is
     left at zero where there is no match. This loop is most of parse.py's time, and on a few detections of 15
     joints plain Python is faster than numpy's per-call cost."""
-    reference = list(points[start])  # last known (x, y) of each joint
+    reference_x, reference_y = list(xs[start]), list(ys[start])  # last known position of each joint
     known = list(seen[start])
     # Floored so that a person seen as a single joint can still be followed a little.
     size = max(sizes[start], 1.0)
@@ -81,19 +81,19 @@ def _follow(keypoints, points, seen, sizes, first, order, start, max_jump, min_s
         allowed_squared = (max_jump * size * frames_since_match) ** 2
         candidates = []  # (median squared jump, detection, largest squared jump), of detections near enough
         for i in range(first[t], first[t + 1]):
-            person, person_seen = points[i], seen[i]
+            person_x, person_y, person_seen = xs[i], ys[i], seen[i]
             shared = [j for j in JOINTS if person_seen[j] and known[j]]
             if not shared:
                 continue
-            squared_jumps = sorted((person[j][0] - reference[j][0]) ** 2 + (person[j][1] - reference[j][1]) ** 2
-                                   for j in shared)
+            squared_jumps = sorted([(person_x[j] - reference_x[j]) ** 2 + (person_y[j] - reference_y[j]) ** 2
+                                    for j in shared])
             median = squared_jumps[(len(shared) - 1) // 2]
             if median > allowed_squared:
                 continue
             # A smaller or larger figure at the same place (someone nearer or farther from the camera) is not
             # the dancer; two joints give only one bone length, too foreshortened to judge size by.
             if len(shared) >= 3:
-                own, dancer = _extent([person[j] for j in shared]), _extent([reference[j] for j in shared])
+                own, dancer = _extent(person_x, person_y, shared), _extent(reference_x, reference_y, shared)
                 if not min_size_ratio * dancer <= own <= dancer / min_size_ratio:
                     continue
             candidates.append((median, i, squared_jumps[-1]))
@@ -102,7 +102,7 @@ def _follow(keypoints, points, seen, sizes, first, order, start, max_jump, min_s
         candidates.sort()
         best = candidates[0][1]
         track[t] = keypoints[best]
-        matched, matched_points, matched_size = list(seen[best]), list(points[best]), sizes[best]
+        matched, matched_x, matched_y, matched_size = list(seen[best]), list(xs[best]), list(ys[best]), sizes[best]
         if merge_fragments:
             # OpenPose sometimes splits one person in two (e.g. arms and legs): a detection every joint of which
             # lies where the dancer's joints were gives the joints the best match lacks.
@@ -111,13 +111,13 @@ def _follow(keypoints, points, seen, sizes, first, order, start, max_jump, min_s
                     for j in JOINTS:
                         if seen[i][j] and not matched[j]:
                             track[t, j] = keypoints[i, j]
-                            matched[j], matched_points[j], matched_size = True, points[i][j], None
+                            matched[j], matched_x[j], matched_y[j], matched_size = True, xs[i][j], ys[i][j], None
         matched_joints = [j for j in JOINTS if matched[j]]
         for j in matched_joints:
-            reference[j], known[j] = matched_points[j], True
+            reference_x[j], reference_y[j], known[j] = matched_x[j], matched_y[j], True
         if len(matched_joints) >= NUM_JOINTS // 2:
             if matched_size is None:
-                matched_size = _extent([matched_points[j] for j in matched_joints])
+                matched_size = _extent(matched_x, matched_y, matched_joints)
             size = max(matched_size, 1.0)
         frames_since_match = 0
 
@@ -147,7 +147,7 @@ def select_track(frames_people, min_confidence=0.1, max_jump=0.3, min_size_ratio
         t0, i0 = start
         start = first[t0] + i0
         track[t0] = keypoints[start]
-        clip = (keypoints, keypoints[..., :2].astype(np.float64).tolist(),
+        clip = (keypoints, keypoints[..., 0].astype(np.float64).tolist(), keypoints[..., 1].astype(np.float64).tolist(),
                 seen_joints(keypoints, min_confidence).tolist(), body_sizes(keypoints, min_confidence).tolist(), first)
         follow = (start, max_jump, min_size_ratio, merge_fragments, track)
         _follow(*clip, range(t0 + 1, len(frames_people)), *follow)
