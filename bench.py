@@ -1,69 +1,65 @@
-"""How good is the dance? Every dancer on a dataset's test split, scored with the full metric suite of l2d.metrics.
+"""How good is the dance? Every dancer on a dataset's test split, beside the real dances and a sanity table.
 
-Dancers (one row each in the report):
-  real          the real test dances: the ceiling (its FID is real train vs real test, the floor of FID)
-  random_moves  the move vocabulary (data/<dataset>/moves.npz) sampled uniformly with no music, on a steady grid:
-                the floor of every music-related score
-  original      the original learn2dance design re-created as a configuration of cluster.py/train.py/eval.py:
-                1-s move clips, a long music window standing in for its whole-song encoder (train.py has no
-                whole-song encoder), top-5 sampling; clustered and trained in out/<dataset>/bench/original/
-  <model>       each of `models`: eval.py --model=<model> with the checkpoints already trained in out/<dataset>/
-                (the project's move-classifier dancer, the GAN dancer)
+Rows of the report:
+  real          the real test dances: the ceiling (its FID is real test vs real train, the floor of FID)
+  <dancer>      each of `dancers`, loaded with models.dancers.load and generated here, in this process: a dance
+                for every test song from its music features (data/<dataset>/music/<clip>.npz, the same length as
+                the real dance), and `samples` - 1 more for the first song (seeds seed + 1, ...) for multimodality.
+                A dancer whose model is missing or unreadable gets a note in the report, not a crash.
+  controls      the sanity table, built from the real test dances (l2d/controls.py says what each must do):
+                split_half, jittered, slowed, amplitude_halved, frozen, reversed, mirrored, other_song_beats.
 
-Generated dances come from one `eval.py --save_dances=True` process per dancer (its test-split mode: a dance per
-test song from the song's music features, and extra seeds for the first song) and are kept in
-out/<dataset>/bench/dances/<dancer>/. Every pose sequence is normalised (l2d.norm.normalize: MidHip-centred, torso
-lengths) before scoring, so root travel and camera framing do not count; generated dances are cut to the real
-dance's length. Beat scores use the music's beats of data/<dataset>/music/ (process_waves.py); the other features
-are computed over `segment_s` segments. Generation speed is eval.py's own figure (speed_x_realtime of its eval json):
-seconds of dance per second of audio decoding, music features and generating, over the test songs; Python start-up,
-imports and model loading (a few seconds once per process) are not counted.
+Every dance is scored as a viewer sees it (l2d/metrics.py documents every choice): its pixel poses divided by its
+own torso length, root included; kinetic features after a 0.2-s smoothing, z-normalised by the real TRAINING
+segments; jerk unsmoothed; travel as mean root speed and floor width. Beat scores use the music's beats, both BAS
+directions (Bailando's over music beats, FACT's over motion beats) with both nulls (half-beat shift, circular shift
+of the song's own beats). Every figure has a 95 % bootstrap interval over test dances (`resamples` resamples with
+seed `seed`, the same dances drawn for every row, so rows are paired by song).
 
-Writes out/<dataset>/report.md (table, targets, how it was made), report.json (every number, per song),
-beats.png (music beats over the motion-speed curves of one test song), kinetic.png (kinetic features, real vs
-generated) and compare.mp4 (real beside generated, with the song).
+Generation speed per dancer: seconds of dance per second spent on l2d.audio.song_features (decoding the song's
+audio file and computing its features) plus dancer.generate, over the test songs; model loading is not counted and
+the audio library's one-off start-up (its compiled functions) is paid before the clock starts.
+
+Writes out/<dataset>/report.md (tables, targets of issue 12 per dancer, how each row was made), report.json (every
+number, per dance), beats.png (music beats over the motion-speed curves of one test song), kinetic.png (kinetic
+features and root speed per segment, real vs generated) and compare.mp4 (real beside the first generated dancer,
+with the song, the first `video_s` seconds).
 
     python bench.py --dataset=demo
+    python bench.py --dataset=dance_with_melody --dancers=dancer,gan
 """
 import json
-import os
-import subprocess
 import sys
 import time
 
 import numpy as np
 
+from l2d.audio import load_music, song_features
 from l2d.config import configure
-from l2d.io import (AUDIO_EXTENSIONS, InputError, ROOT, atomic_path, data_dir, find_media, load_meta, load_poses,
-                    out_dir, save_json)
-from l2d.metrics import (BAS_SIGMA_S, HIT_TOLERANCE_S, MOTION_BEAT_SIGMA_S, PERIOD_TOLERANCE, beat_metrics,
-                         beat_period_s, dance_features, diversity, dominant_period_s, fid, limb_excess_rate, mean_jerk,
-                         motion_beats, motion_speed, multimodality, period_match, standardize, style_accuracy)
-from l2d.audio import load_music
-from l2d.moves import dance_bounds, join_clips, load_moves
-from l2d.norm import normalize
+from l2d.controls import CONTROLS, paired_clips, split_half
+from l2d.io import AUDIO_EXTENSIONS, InputError, atomic_path, data_dir, find_media, load_meta, load_poses, out_dir, \
+    save_json
+from l2d.metrics import (BAS_SIGMA_S, KINETIC_GROUPS, KINETIC_SMOOTH_S, MOTION_BEAT_SIGMA_S, beat_metrics,
+                         beat_period_s, bootstrap_distribution, dance_features, diversity, dominant_period_s, fid,
+                         feature_group, in_torso_lengths, limb_excess_rate, mean_jerk, motion_beats, motion_speed,
+                         multimodality, percentile_interval, period_match, root_travel, standardize,
+                         style_classifier)
 from l2d.plausibility import bone_drift
+from l2d.progress import progress
 from l2d.skeleton import bone_lengths
+from models.dancers import load
 
 dataset = 'demo'
-models = 'dancer,gan'  # eval.py generators trained in out/<dataset>/; one missing is reported, not fatal
-original = True  # re-create and benchmark the original learn2dance design
-original_clip_s = 1.0
-original_context = 8.0  # clip durations of music on each side (17 s windows): the stand-in for a whole-song encoder
-original_music_rows = 48
-original_epochs = 40
-top_k = 5  # eval.py's sampling among the k likeliest moves
-samples = 3  # dances of the first test song (its test dance, then seeds seed+1001...), for multimodality
+dancers = 'random_moves,original,dancer,gan,tokens'  # models.dancers names; a missing model is a note
+device = 'cpu'
+samples = 3  # dances of the first test song (seeds seed, seed + 1, ...), for multimodality
 segment_s = 5.0  # feature segments: FID, diversity and style accuracy compare segments of this length
+resamples = 1000  # bootstrap resamples of the test dances for every interval
 seed = 0
 video = True  # compare.mp4
+video_s = 20.0  # seconds of compare.mp4
 settings = configure(globals())
 
-# The random-moves floor joins its moves as eval.py does by default, so only the choice of moves differs.
-RANDOM_BLEND_S, RANDOM_EASE = 0.25, 1.0
-PY = sys.executable
-EVAL = os.path.join(ROOT, 'eval.py')
-bench_dir = out_dir(dataset, 'bench')
 meta = load_meta(dataset)
 train_clips = sorted(c for c, m in meta['clips'].items() if m.get('split') == 'train')
 test_clips = sorted(c for c, m in meta['clips'].items() if m.get('split') == 'test')
@@ -77,246 +73,265 @@ def load_real(clips):
     for clip in clips:
         try:
             d = load_poses(data_dir(dataset, 'poses', clip + '.npz'))
-            real[clip] = (d['poses'], d['fps'])
+            real[clip] = (d['poses'], float(d['fps']))
         except InputError as e:
             print(f"skipping {clip}: {e}")
     return real
 
 
 real_test, real_train = load_real(test_clips), load_real(train_clips)
-beats_s = {}
+music = {}
 for clip in list(real_test):
     try:
-        beats_s[clip] = np.asarray(load_music(data_dir(dataset, 'music', clip + '.npz'))['beat_times_s'])
+        music[clip] = load_music(data_dir(dataset, 'music', clip + '.npz'))
+        music[clip]['beat_times_s']
     except (InputError, KeyError) as e:
         print(f"skipping {clip}: {e}")
         real_test.pop(clip)
-if not real_test or not real_train:
-    sys.exit(f"error: {dataset} needs readable train and test dances with music features "
+if len(real_test) < 2 or not real_train:
+    sys.exit(f"error: {dataset} needs readable train dances and at least 2 test dances with music features "
              f"(run parse.py / process_waves.py first)")
-fps = float(next(iter(real_test.values()))[1])
-audio = {c: find_media(data_dir(dataset, 'audio'), c, AUDIO_EXTENSIONS) for c in real_test}
-first_clip = sorted(real_test)[0]
+clips = sorted(real_test)
+fps = float(real_test[clips[0]][1])
+beats_s = {c: np.asarray(music[c]['beat_times_s'], dtype=np.float64) for c in clips}
+first_clip = clips[0]
 
-# ---- the dancers -------------------------------------------------------------------------------------------------
-dancers = {'real': {c: p for c, (p, _) in real_test.items()}}
-extra_samples, speeds, notes, made_by = {}, {}, {}, {'real': 'the real test dances'}
+# ---- the rows: real, each dancer, the controls ------------------------------------------------------------------
+# A row: dances {clip: pixel poses}, beats {clip: beat times (s)}, the real segments its FID compares with.
+rows = {'real': dict(dances={c: real_test[c][0] for c in clips}, beats=beats_s, fid_against='train')}
+made_by = {'real': f"the {len(clips)} real test dances; FID against the {len(real_train)} real training dances"}
+notes, extra_samples, speeds = {}, {}, {}
 
 
-def run_eval(name, model, env):
-    """One `eval.py --model=<model> --save_dances=True` process in the roots of `env`: a dance for every test song
-    (and `samples` - 1 more for the first song), kept in out/<dataset>/bench/dances/<name>/. A song eval.py skips is
-    missing from the result; eval.py failing (no such model, no checkpoint) raises RuntimeError with its last line.
-    Returns ({clip: pixel poses}, [first-song dances], speed x real time as eval.py measured it)."""
-    roots_out = env.get('L2D_OUT') or os.path.join(ROOT, 'out')
-    print(f"{name}: eval.py --model={model} on the test split")
-    proc = subprocess.run([PY, EVAL, f'--dataset={dataset}', f'--model={model}', '--save_dances=True',
-                           f'--samples={samples}', '--compare_video=False', f'--seed={seed}', f'--top_k={top_k}'],
-                          env=env, capture_output=True, text=True, cwd=ROOT)
-    if proc.returncode != 0:
-        raise RuntimeError((proc.stderr.strip() or proc.stdout.strip() or 'failed').splitlines()[-1])
-    with open(os.path.join(roots_out, dataset, 'eval.json' if model == 'dancer' else f'eval_{model}.json')) as f:
-        report = json.load(f)
-    dances, sample_dances = {}, []
-    for clip, result in report['per_song'].items():
-        if clip not in real_test:
+def timed_speed(dancer):
+    """Seconds of dance per second of song_features + generate over the test songs with an audio file."""
+    danced_s = spent_s = 0.0
+    for clip in clips:
+        path = find_media(data_dir(dataset, 'audio'), clip, AUDIO_EXTENSIONS)
+        if path is None:
             continue
-        for k, path in enumerate(result.get('dance_files', [])):
-            kept = os.path.join(bench_dir, 'dances', name, clip + (f'_sample{k}' if k else '') + '.npz')
-            os.makedirs(os.path.dirname(kept), exist_ok=True)
-            os.replace(path, kept)
-            poses = load_poses(kept)['poses']
-            if k == 0:
-                dances[clip] = poses
-            if clip == first_clip:
-                sample_dances.append(poses)
-    if not dances:
-        raise RuntimeError(f"eval.py wrote no test dance for {name}")
-    return dances, sample_dances, report.get('speed_x_realtime', float('nan'))
+        started = time.perf_counter()
+        features = song_features(path, dancer.fps)
+        n_frames = len(features['beats'])
+        dancer.generate(features, n_frames, seed)
+        spent_s += time.perf_counter() - started
+        danced_s += n_frames / dancer.fps
+    return danced_s / spent_s if spent_s > 0 else float('nan')
 
 
-def original_roots():
-    """Data and out roots of the original design: links to this dataset's meta.json, poses/, music/ and audio/,
-    and its own moves.npz and checkpoint. Returns the environment for its subprocesses."""
-    root = os.path.join(bench_dir, 'original')
-    data_root, out_root = os.path.join(root, 'data'), os.path.join(root, 'out')
-    os.makedirs(os.path.join(data_root, dataset), exist_ok=True)
-    for entry in ('meta.json', 'poses', 'music', 'audio'):
-        link, target = os.path.join(data_root, dataset, entry), data_dir(dataset, entry)
-        if os.path.exists(target) and not os.path.lexists(link):
-            os.symlink(os.path.abspath(target), link)
-    return dict(os.environ, L2D_DATA=data_root, L2D_OUT=out_root)
-
-
-def run_stage(env, script, *args):
-    """Run a pipeline stage, its output shown as it goes; RuntimeError when it fails (it prints why)."""
-    proc = subprocess.run([PY, os.path.join(ROOT, script), *args], env=env, cwd=ROOT)
-    if proc.returncode != 0:
-        raise RuntimeError(f"{script} {' '.join(args)} exited with {proc.returncode} (its error is above)")
-
-
-# Random moves: the project's vocabulary, no music.
-moves_path = data_dir(dataset, 'moves.npz')
-if os.path.isfile(moves_path):
-    vocabulary = load_moves(moves_path)
-    rng = np.random.default_rng(seed)
-    beats_per_clip = int(vocabulary['beats_per_clip'])
-    beat_s = float(vocabulary['median_clip_s']) / (beats_per_clip if vocabulary['unit'] == 'beats' else 1)
-
-    def random_dance(n_frames):
-        """Moves drawn uniformly on the steady grid eval.py uses for a song without beats: (n_frames, 15, 2)."""
-        bounds = dance_bounds(n_frames, fps, vocabulary['unit'], float(vocabulary['clip_s']), beats_per_clip, None,
-                              beat_s)
-        moves = rng.integers(0, len(vocabulary['centroids']), len(bounds))
-        return join_clips(vocabulary['centroids'][moves], bounds, n_frames, int(round(RANDOM_BLEND_S * fps)),
-                          RANDOM_EASE)
-
-    started = time.perf_counter()
-    dancers['random_moves'] = {clip: random_dance(len(poses)) for clip, (poses, _) in real_test.items()}
-    speeds['random_moves'] = sum(len(p) for p, _ in real_test.values()) / fps / (time.perf_counter() - started)
-    extra_samples['random_moves'] = [dancers['random_moves'][first_clip]] + [
-        random_dance(len(real_test[first_clip][0])) for _ in range(samples - 1)]
-    made_by['random_moves'] = (f"{moves_path}: {len(vocabulary['centroids'])} moves (unit {vocabulary['unit']}) "
-                               f"drawn uniformly (seed {seed}) on a steady grid, joined as eval.py joins them "
-                               f"({RANDOM_BLEND_S} s blends, ease {RANDOM_EASE})")
-else:
-    notes['random_moves'] = f"{moves_path} not found (run cluster.py)"
-
-if original:
-    env = original_roots()
+audio_warmed = False
+for name in [n.strip() for n in dancers.split(',') if n.strip()]:
     try:
-        if not os.path.isfile(os.path.join(env['L2D_DATA'], dataset, 'moves.npz')):
-            run_stage(env, 'cluster.py', f'--dataset={dataset}', '--unit=seconds', f'--clip_s={original_clip_s}',
-                      '--gallery=False', f'--seed={seed}')
-        run_stage(env, 'train.py', f'--dataset={dataset}', f'--context={original_context}',
-                  f'--music_rows={original_music_rows}', f'--epochs={original_epochs}', f'--seed={seed}')
-        dancers['original'], extra_samples['original'], speeds['original'] = run_eval('original', 'dancer', env)
-        made_by['original'] = (f"cluster.py --unit=seconds --clip_s={original_clip_s}; train.py "
-                               f"--context={original_context} --music_rows={original_music_rows} "
-                               f"--epochs={original_epochs} --seed={seed}; eval.py --top_k={top_k}")
-    except RuntimeError as e:
-        notes['original'] = str(e)
-        print(f"original design: {e}")
+        dancer = load(dataset, name, device)
+        if abs(dancer.fps - fps) > 1e-6:
+            raise InputError(f"dances at {dancer.fps:g} fps, the real dances at {fps:g}")
+        dances = {}
+        for clip in progress(clips, desc=name, unit='dance'):
+            dances[clip] = dancer.generate(music[clip], len(real_test[clip][0]), seed)['poses']
+        extra_samples[name] = [dances[first_clip]] + [
+            dancer.generate(music[first_clip], len(real_test[first_clip][0]), seed + k)['poses']
+            for k in range(1, samples)]
+        if not audio_warmed:
+            path = find_media(data_dir(dataset, 'audio'), first_clip, AUDIO_EXTENSIONS)
+            if path:
+                song_features(path, fps)  # the audio library compiles its functions on the first call
+            audio_warmed = True
+        speeds[name] = timed_speed(dancer)
+    except InputError as e:
+        notes[name] = str(e)
+        print(f"{name}: not benchmarked: {e}")
+        continue
+    rows[name] = dict(dances=dances, beats=beats_s, fid_against='test')
+    made_by[name] = f"models.dancers.load({dataset!r}, {name!r}), seed {seed}: {dancer.made_by}"
+generated_names = [n for n in rows if n != 'real']
 
-for model in [m.strip() for m in models.split(',') if m.strip()]:
-    try:
-        dancers[model], extra_samples[model], speeds[model] = run_eval(model, model, dict(os.environ))
-        made_by[model] = f"eval.py --model={model} --top_k={top_k} with out/{dataset}/'s checkpoint"
-    except RuntimeError as e:
-        notes[model] = str(e)
-        print(f"{model}: {e}")
+halves = {c: split_half(real_test[c][0]) for c in clips}
+rows['split_half'] = dict(dances={c: h[0] for c, h in halves.items()},
+                          beats={c: beats_s[c][beats_s[c] < len(halves[c][0]) / fps] for c in clips},
+                          fid_against='second_halves')
+made_by['split_half'] = "the first half of each real test dance; its FID is against the second halves"
+for name, control in CONTROLS.items():
+    rows[name] = dict(dances={c: (control(real_test[c][0], seed=seed + k) if name == 'jittered'
+                                  else control(real_test[c][0])) for k, c in enumerate(clips)},
+                      beats=beats_s, fid_against='test')
+    made_by[name] = f"l2d.controls.{control.__name__} of each real test dance"
+pairs = paired_clips({c: beat_period_s(beats_s[c]) for c in clips})
+rows['other_song_beats'] = dict(dances=rows['real']['dances'], beats={c: beats_s[pairs[c]] for c in clips},
+                                fid_against='test')
+made_by['other_song_beats'] = ("each real test dance scored against the beats of the test song of the nearest "
+                               "tempo: " + ', '.join(f"{c} -> {pairs[c]}" for c in clips))
+control_names = ['split_half', *CONTROLS, 'other_song_beats']
 
-# ---- scores ------------------------------------------------------------------------------------------------------
-def normed(poses):
-    return normalize(poses)[0].astype(np.float64)
-
-
-real_train_n = {c: normed(p) for c, (p, _) in real_train.items()}
-real_test_n = {c: normed(p) for c, (p, _) in real_test.items()}
-reference_lengths = np.concatenate([bone_lengths(p) for p in real_train_n.values()])
+# ---- per-dance scores --------------------------------------------------------------------------------------------
+train_v = {c: in_torso_lengths(p) for c, (p, _) in real_train.items()}
+reference_lengths = np.concatenate([bone_lengths(p) for p in train_v.values()])
 mean_lengths, max_lengths = reference_lengths.mean(0), reference_lengths.max(0)
 
 
-def features_of(dances):
-    """Per-segment kinetic and geometric features and the clip of each segment."""
-    kinetic, geometric, groups = [], [], []
-    for clip, poses in dances.items():
-        k, g = dance_features(poses, fps, segment_s)
-        kinetic.append(k)
-        geometric.append(g)
-        groups += [clip] * len(k)
-    return np.concatenate(kinetic), np.concatenate(geometric), np.asarray(groups)
+def features_of(views):
+    """[(kinetic (S, 45), geometric (S, 48))] per dance of views {clip: torso-length poses}, in the given order."""
+    return {c: dance_features(v, fps, segment_s) for c, v in views.items()}
 
 
-test_k, test_g, test_groups = features_of(real_test_n)
-train_k, train_g, train_groups = features_of(real_train_n)
+train_features = features_of(train_v)
+train_k = np.concatenate([k for k, _ in train_features.values()])
+train_g = np.concatenate([g for _, g in train_features.values()])
 labels = {c: m.get('label') for c, m in meta['clips'].items()}
-has_labels = all(labels.get(c) is not None for c in list(real_train_n) + list(real_test_n))
-label_train = np.asarray([labels[c] for c in train_groups]) if has_labels else None
+has_labels = all(labels.get(c) is not None for c in list(train_v) + clips)
+if has_labels:
+    classifier = style_classifier(
+        np.concatenate([train_k, train_g], axis=1),
+        np.concatenate([[labels[c]] * len(k) for c, (k, _) in train_features.items()]), seed)
+second_half_features = features_of({c: in_torso_lengths(h[1]) for c, h in halves.items()})
+real_sides = {'train': (train_k, train_g),
+              'second_halves': tuple(np.concatenate([f[i] for f in second_half_features.values()]) for i in (0, 1))}
 
-rows, per_song, kinetic_of = {}, {}, {}
-for name, dances in dancers.items():
-    dances_n = {c: normed(p)[:len(real_test_n[c])] for c, p in dances.items()} if name != 'real' else real_test_n
-    row, songs = {'n_dances': len(dances_n)}, {}
-    for clip, poses in dances_n.items():
-        m = beat_metrics(poses, fps, beats_s[clip])
-        m['motion_period_s'] = dominant_period_s(poses, fps)
-        m['beat_period_s'] = beat_period_s(beats_s[clip])
-        m['period_match'] = period_match(m['motion_period_s'], m['beat_period_s'])
-        m['mean_jerk'] = mean_jerk(poses, fps)
-        m['limb_excess'] = limb_excess_rate(poses, max_lengths)
-        m['bone_drift'] = bone_drift(poses, mean_lengths, int(round(segment_s * fps)))['body']
-        songs[clip] = m
-    for key in ('bas', 'bas_shifted', 'coverage', 'hit_rate', 'hit_rate_shifted', 'mean_jerk', 'limb_excess',
-                'bone_drift'):
-        row[key] = float(np.nanmean([s[key] for s in songs.values()]))
-    row['bas_ratio'] = row['bas'] / row['bas_shifted'] if row['bas_shifted'] > 0 else float('inf')
-    row['period_match'] = float(np.mean([s['period_match'] != 'none' for s in songs.values()]))
-    k, g, groups = features_of(dances_n)
-    kinetic_of[name] = k
-    if name == 'real':
-        row['fid_k'] = fid(train_k, test_k)
-        row['fid_g'] = fid(train_g, test_g)
-    else:
-        row['fid_k'] = fid(k, test_k)
-        row['fid_g'] = fid(g, test_g)
-    row['div_k'] = diversity(standardize(k, test_k), groups)
-    row['div_g'] = diversity(standardize(g, test_g), groups)
-    if len(extra_samples.get(name, [])) >= 2:
-        sample_k = [standardize(dance_features(normed(p)[:len(real_test_n[first_clip])], fps, segment_s)[0], test_k)
-                    for p in extra_samples[name]]
-        row['multimodality_k'] = multimodality(sample_k)
+PER_DANCE = ('bas', 'bas_shifted', 'bas_circular', 'bas_fact', 'bas_fact_shifted', 'bas_fact_circular', 'coverage',
+             'hit_rate', 'root_speed', 'floor_width', 'mean_jerk', 'limb_excess', 'bone_drift', 'style_accuracy')
+per_dance, features = {}, {}
+for name, row in progress(rows.items(), desc='scoring', unit='row'):
+    views = {c: in_torso_lengths(row['dances'][c]) for c in clips}
+    scores = {}
+    for clip, v in views.items():
+        s = beat_metrics(v, fps, row['beats'][clip], seed=seed)
+        s['motion_period_s'] = dominant_period_s(v, fps)
+        s['period_match'] = period_match(s['motion_period_s'], beat_period_s(row['beats'][clip]))
+        s.update(root_travel(v, fps))
+        s['mean_jerk'] = mean_jerk(v, fps)
+        s['limb_excess'] = limb_excess_rate(v, max_lengths)
+        s['bone_drift'] = bone_drift(v, mean_lengths, int(round(segment_s * fps)))['body']
+        scores[clip] = s
+    features[name] = features_of(views)
     if has_labels:
-        row['style_accuracy'] = style_accuracy(train_k, label_train,
-                                               {name: (k, np.asarray([labels[c] for c in groups]))}, seed)[name]
+        for clip, (k, g) in features[name].items():
+            predicted = classifier.predict(np.concatenate([k, g], axis=1))
+            scores[clip]['style_accuracy'] = float(np.mean(predicted == labels[clip]))
+    per_dance[name] = scores
+real_sides['test'] = tuple(np.concatenate([features['real'][c][i] for c in clips]) for i in (0, 1))
+
+
+# ---- figures with intervals --------------------------------------------------------------------------------------
+def row_distributions(name):
+    """{figure: bootstrap distribution (resamples,)} and {figure: value on all test dances} of one row."""
+    scores, feats = per_dance[name], features[name]
+    real_k, real_g = real_sides[rows[name]['fid_against']]
+
+    def stacked(index, i):
+        chosen = [clips[j] for j in index]
+        return np.concatenate([feats[c][i] for c in chosen]), np.repeat(chosen, [len(feats[c][i]) for c in chosen])
+
+    statistics = {
+        'fid_k': lambda index: fid(stacked(index, 0)[0], real_k, train_k),
+        'fid_g': lambda index: fid(stacked(index, 1)[0], real_g, train_g),
+        'div_k': lambda index: diversity(standardize(stacked(index, 0)[0], train_k), stacked(index, 0)[1]),
+        'div_g': lambda index: diversity(standardize(stacked(index, 1)[0], train_g), stacked(index, 1)[1])}
+    everything = np.arange(len(clips))
+    values = {key: f(everything) for key, f in statistics.items()}
+    distributions = {key: bootstrap_distribution(f, len(clips), resamples, seed) for key, f in statistics.items()}
+    for key in PER_DANCE:
+        if key in scores[clips[0]]:
+            per = np.array([scores[c][key] for c in clips], dtype=np.float64)
+            values[key] = float(np.nanmean(per)) if np.isfinite(per).any() else float('nan')
+            distributions[key] = bootstrap_distribution(per, n_resamples=resamples, seed=seed)
+    values['period_match'] = float(np.mean([scores[c]['period_match'] != 'none' for c in clips]))
+    values['n_segments'] = int(sum(len(feats[c][0]) for c in clips))
+    if len(extra_samples.get(name, [])) >= 2:
+        n = len(real_test[first_clip][0])
+        values['multimodality_k'] = multimodality([
+            standardize(dance_features(in_torso_lengths(p)[:n], fps, segment_s)[0], train_k)
+            for p in extra_samples[name]])
     if name in speeds:
-        row['speed_x_realtime'] = speeds[name]
-    rows[name], per_song[name] = row, songs
+        values['speed_x_realtime'] = speeds[name]
+    return values, distributions
+
+
+values, distributions, intervals = {}, {}, {}
+for name in progress(rows, desc='intervals', unit='row'):
+    values[name], distributions[name] = row_distributions(name)
+    intervals[name] = {key: percentile_interval(d, centre=values[name][key] if key.startswith('fid') else None)
+                       for key, d in distributions[name].items()}
+    for key in ('fid_k', 'fid_g'):
+        intervals[name][key] = (max(intervals[name][key][0], 0.0), intervals[name][key][1])
+real_segments = values['real']['n_segments']
+floor_split_half = values['split_half']['fid_k']
+
+# ---- targets of issue 12: ratios to real with paired bootstrap intervals ------------------------------------------
+
+
+def ratio(name, key, other_name='real', other_key=None):
+    """(point, (low, high)) of row `name`'s figure over `other_name`'s (paired: the same dances resampled)."""
+    other_key = other_key or key
+    point = values[name][key] / values[other_name][other_key] if values[other_name][other_key] else float('nan')
+    with np.errstate(divide='ignore', invalid='ignore'):
+        draws = distributions[name][key] / distributions[other_name][other_key]
+    return point, percentile_interval(draws)
+
+
+def check(what, point_interval, low=None, high=None):
+    """A target line: met when the whole interval is inside the bound(s), MISSED when the whole interval is outside,
+    else not decided (the interval straddles a bound)."""
+    point, (lo, hi) = point_interval
+    inside = (low is None or lo >= low) and (high is None or hi <= high)
+    outside = (low is not None and hi < low) or (high is not None and lo > high)
+    verdict = 'met' if inside else 'MISSED' if outside else 'not decided (the interval straddles the bound)'
+    return f"{what}: {point:.2f}x [{lo:.2f}, {hi:.2f}] {verdict}"
+
+
+targets = {}
+for name in generated_names:
+    lines = [check('root speed 0.7-1.3x real', ratio(name, 'root_speed'), 0.7, 1.3),
+             check('floor width 0.7-1.3x real', ratio(name, 'floor_width'), 0.7, 1.3),
+             check('FID_k <= 1.5x the real floor (real test vs real train)', ratio(name, 'fid_k'), high=1.5),
+             check('Div_k >= 0.9x real', ratio(name, 'div_k'), 0.9),
+             check('jerk <= 1.3x real', ratio(name, 'mean_jerk'), high=1.3),
+             check('BAS >= 1.3x its half-beat null', ratio(name, 'bas', name, 'bas_shifted'), 1.3),
+             check('BAS >= 1.3x its circular-shift null', ratio(name, 'bas', name, 'bas_circular'), 1.3),
+             check('BAS >= real BAS', ratio(name, 'bas'), 1.0)]
+    if has_labels:
+        lines.append(check(f"{meta.get('label_kind') or 'label'} accuracy >= 0.9x real",
+                           ratio(name, 'style_accuracy'), 0.9))
+    targets[name] = lines
 
 # ---- the report --------------------------------------------------------------------------------------------------
-COLUMNS = (('bas', 'BAS', '.3f'), ('bas_shifted', 'BAS off-beat', '.3f'), ('bas_ratio', 'BAS ratio', '.2f'),
-           ('coverage', 'coverage', '.2f'), ('hit_rate', 'hit rate', '.2f'),
-           ('hit_rate_shifted', 'hit off-beat', '.2f'), ('period_match', 'period match', '.2f'),
-           ('fid_k', 'FID_k', '.2f'), ('fid_g', 'FID_g', '.2f'), ('div_k', 'Div_k', '.2f'), ('div_g', 'Div_g', '.2f'),
-           ('multimodality_k', 'MM_k', '.2f'), ('style_accuracy', f"{meta.get('label_kind') or 'label'} acc", '.2f'),
-           ('bone_drift', 'bone drift', '.3f'), ('mean_jerk', 'jerk', '.0f'), ('limb_excess', 'limb excess', '.3f'),
-           ('speed_x_realtime', 'speed xRT', '.1f'))
+label_name = f"{meta.get('label_kind') or 'label'} acc"
+BEAT_COLUMNS = (('bas', 'BAS', '.3f'), ('bas_shifted', 'BAS half-beat null', '.3f'),
+                ('bas_circular', 'BAS circular null', '.3f'), ('bas_fact', 'BAS FACT', '.3f'),
+                ('bas_fact_shifted', 'FACT half-beat null', '.3f'), ('bas_fact_circular', 'FACT circular null', '.3f'),
+                ('coverage', 'coverage', '.2f'), ('hit_rate', 'hit rate', '.2f'),
+                ('period_match', 'period match', '.2f'))
+MOTION_COLUMNS = (('fid_k', 'FID_k', '.2f'), ('fid_g', 'FID_g', '.2f'), ('n_segments', 'segments', 'd'),
+                  ('div_k', 'Div_k', '.2f'), ('div_g', 'Div_g', '.2f'), ('multimodality_k', 'MM_k', '.2f'),
+                  ('style_accuracy', label_name, '.2f'), ('root_speed', 'root speed', '.2f'),
+                  ('floor_width', 'floor width', '.2f'), ('mean_jerk', 'jerk', '.0f'),
+                  ('limb_excess', 'limb excess', '.3f'), ('bone_drift', 'bone drift', '.3f'),
+                  ('speed_x_realtime', 'speed xRT', '.0f'))
 
 
-def cell(value, spec):
-    return '—' if value is None or (isinstance(value, float) and np.isnan(value)) else format(value, spec)
+def cell(name, key, spec):
+    value = values[name].get(key)
+    if value is None or (isinstance(value, float) and not np.isfinite(value)):
+        return '—'
+    text = format(value, spec)
+    if key in intervals[name] and np.isfinite(intervals[name][key]).all():
+        lo, hi = intervals[name][key]
+        text += f" [{format(lo, spec)}, {format(hi, spec)}]"
+    return text
 
 
-table = ['| dancer | ' + ' | '.join(c[1] for c in COLUMNS) + ' |', '|---' * (len(COLUMNS) + 1) + '|']
-for name, row in rows.items():
-    table.append(f'| {name} | ' + ' | '.join(cell(row.get(k), spec) for k, _, spec in COLUMNS) + ' |')
+def table(names, columns):
+    lines = ['| row | ' + ' | '.join(c[1] for c in columns) + ' |', '|---' * (len(columns) + 1) + '|']
+    return '\n'.join([*lines, *(f'| {n} | ' + ' | '.join(cell(n, k, spec) for k, _, spec in columns) + ' |'
+                                for n in names)])
 
-real_row = rows['real']
-targets = []
-for name, row in rows.items():
-    if name in ('real', 'random_moves'):
-        continue
-    checks = [
-        ('BAS >= 1.3 x off-beat BAS', row['bas'] >= 1.3 * row['bas_shifted'], f"{row['bas_ratio']:.2f}x"),
-        ('BAS >= real BAS', row['bas'] >= real_row['bas'], f"{row['bas']:.3f} vs {real_row['bas']:.3f}"),
-        ('FID_k <= 2 x real train-vs-test FID_k', row['fid_k'] <= 2 * real_row['fid_k'],
-         f"{row['fid_k']:.2f} vs {2 * real_row['fid_k']:.2f}"),
-        ('Div_k >= 0.8 x real Div_k', row['div_k'] >= 0.8 * real_row['div_k'],
-         f"{row['div_k']:.2f} vs {0.8 * real_row['div_k']:.2f}")]
-    if has_labels:
-        checks.append(('style acc >= 0.8 x real', row['style_accuracy'] >= 0.8 * real_row['style_accuracy'],
-                       f"{row['style_accuracy']:.2f} vs {0.8 * real_row['style_accuracy']:.2f}"))
-    targets.append(f"- **{name}**: " + '; '.join(f"{what} {'met' if ok else 'MISSED'} ({figures})"
-                                                   for what, ok, figures in checks))
 
-os.makedirs(out_dir(dataset), exist_ok=True)
-figures = []
-
+main_names = ['real', *generated_names]
 import matplotlib  # noqa: E402
 
 matplotlib.use('Agg')
 import matplotlib.pyplot as plt  # noqa: E402
 import scipy.ndimage  # noqa: E402
+
+figures = []
 
 
 def save_figure(fig, name):
@@ -329,78 +344,172 @@ def save_figure(fig, name):
 
 
 # Beat alignment of one test song: the smoothed motion speed that motion_beats reads, its minima, the music's beats.
-shown_s = min(12.0, len(real_test_n[first_clip]) / fps)
-fig, axes = plt.subplots(len(dancers), 1, figsize=(10, 1.6 * len(dancers)), sharex=True, squeeze=False)
-for ax, (name, dances) in zip(axes[:, 0], dancers.items()):
-    poses = real_test_n[first_clip] if name == 'real' else normed(dances[first_clip])[:len(real_test_n[first_clip])]
-    speed = scipy.ndimage.gaussian_filter1d(motion_speed(poses, fps), MOTION_BEAT_SIGMA_S * fps, mode='nearest')
+shown_s = min(12.0, len(real_test[first_clip][0]) / fps)
+fig, axes = plt.subplots(len(main_names), 1, figsize=(10, 1.6 * len(main_names)), sharex=True, squeeze=False)
+for ax, name in zip(axes[:, 0], main_names):
+    v = in_torso_lengths(rows[name]['dances'][first_clip])
+    speed = scipy.ndimage.gaussian_filter1d(motion_speed(v, fps), MOTION_BEAT_SIGMA_S * fps, mode='nearest')
     t_s = np.arange(len(speed)) / fps
     shown = t_s < shown_s
     for b in beats_s[first_clip][beats_s[first_clip] < shown_s]:
         ax.axvline(b, color='0.6', lw=0.8)
     ax.plot(t_s[shown], speed[shown], color='tab:red' if name == 'real' else 'tab:blue', lw=1.2)
-    minima = motion_beats(poses, fps)
+    minima = motion_beats(v, fps)
     minima = minima[minima / fps < shown_s]
     ax.plot(minima / fps, speed[minima], 'o', ms=3, color='k')
     ax.set_ylabel(name, fontsize=8)
-    ax.set_title(f"BAS {per_song[name][first_clip]['bas']:.2f} (off-beat "
-                 f"{per_song[name][first_clip]['bas_shifted']:.2f})", fontsize=8, loc='right', pad=2)
-axes[-1, 0].set_xlabel('time (s): music beats grey, motion beats black dots; speed in torso lengths / s')
+    s = per_dance[name][first_clip]
+    ax.set_title(f"BAS {s['bas']:.2f} (half-beat null {s['bas_shifted']:.2f}, circular null {s['bas_circular']:.2f})",
+                 fontsize=8, loc='right', pad=2)
+axes[-1, 0].set_xlabel('time (s): music beats grey, motion beats black dots; speed in torso lengths / s, root included')
 fig.suptitle(f"{dataset} / {first_clip}: motion speed and beats", fontsize=9)
 save_figure(fig, 'beats.png')
 
-# Kinetic features, real vs generated: total kinetic energy and mean acceleration of each segment.
-fig, axes = plt.subplots(1, 2, figsize=(10, 3.4))
-for name, k in kinetic_of.items():
-    energy, acceleration = np.log10(k[:, :30].sum(1) + 1e-6), np.log10(k[:, 30:].mean(1) + 1e-6)
-    style = dict(histtype='stepfilled', alpha=0.3, color='tab:red') if name == 'real' else dict(histtype='step')
-    axes[0].hist(energy, bins=20, density=True, label=name, lw=1.5, **style)
-    axes[1].hist(acceleration, bins=20, density=True, label=name, lw=1.5, **style)
+# Kinetic features per segment, real vs generated: kinetic energy, acceleration (both smoothed), root speed.
+fig, axes = plt.subplots(1, 3, figsize=(13, 3.4))
+for name in [*main_names, 'jittered', 'frozen']:
+    k = np.concatenate([features[name][c][0] for c in clips])
+    energy = feature_group(k, KINETIC_GROUPS, 'horizontal_energy') + feature_group(k, KINETIC_GROUPS,
+                                                                                    'vertical_energy')
+    acceleration = feature_group(k, KINETIC_GROUPS, 'acceleration')
+    root = [root_travel(in_torso_lengths(rows[name]['dances'][c][s:s + int(segment_s * fps)]), fps)['root_speed']
+            for c in clips for s in range(0, len(rows[name]['dances'][c]) - int(segment_s * fps) + 1,
+                                          int(segment_s * fps))]
+    style = (dict(histtype='stepfilled', alpha=0.3, color='tab:red') if name == 'real'
+             else dict(histtype='step', ls=':' if name in CONTROLS else '-'))
+    for ax, x in zip(axes, (np.log10(energy.sum(1) + 1e-6), np.log10(acceleration.mean(1) + 1e-6), root)):
+        ax.hist(x, bins=20, density=True, label=name, lw=1.5, **style)
 axes[0].set_xlabel('log10 kinetic energy (sum over joints, torso lengths^2 / s^2)')
 axes[1].set_xlabel('log10 mean acceleration (torso lengths / s^2)')
+axes[2].set_xlabel('mean root speed (torso lengths / s)')
 axes[0].legend(fontsize=7)
-fig.suptitle(f"{dataset}: kinetic features of {segment_s:g}-s test segments", fontsize=9)
+fig.suptitle(f"{dataset}: whole-motion kinetic features of {segment_s:g}-s test segments "
+             f"({KINETIC_SMOOTH_S:g}-s smoothing; controls dotted)", fontsize=9)
 save_figure(fig, 'kinetic.png')
 
-generated_names = [n for n in dancers if n not in ('real', 'random_moves')]
-if video and generated_names and audio[first_clip]:
+first_audio = find_media(data_dir(dataset, 'audio'), first_clip, AUDIO_EXTENSIONS)
+shown_dancers = [n for n in generated_names if n != 'random_moves'] or generated_names
+if video and shown_dancers and first_audio:
     from l2d.render import write_animation
-    shown_name = 'dancer' if 'dancer' in generated_names else generated_names[0]
-    write_animation(out_dir(dataset, 'compare.mp4'), [real_test[first_clip][0], dancers[shown_name][first_clip]], fps,
-                    music_path=audio[first_clip], titles=['real', shown_name],
+    shown_name, n_shown = shown_dancers[0], int(round(video_s * fps))
+    write_animation(out_dir(dataset, 'compare.mp4'),
+                    [real_test[first_clip][0][:n_shown], rows[shown_name]['dances'][first_clip][:n_shown]], fps,
+                    music_path=first_audio, titles=['real', shown_name],
                     comment=json.dumps(dict(settings, dancer=shown_name)))
     figures.append('compare.mp4')
 
-made_lines = [f"- **{n}**: {made_by.get(n, '')}" for n in rows]
+
+# What each control must do to each metric, against the real row's 95 % interval: 'same' inside it (for FID: at
+# or under its upper end, as a control is scored against the very dances it was made from), 'up' above it, 'down'
+# below it, 'worst' the highest (FID) or lowest (Div) of every row.
+EXPECTED = {
+    'split_half': dict(fid_k='same', fid_g='same', div_k='same', bas='same', mean_jerk='same'),
+    'jittered': dict(fid_k='same', div_k='same', mean_jerk='up', root_speed='same'),
+    'slowed': dict(fid_k='up', bas='down', bas_fact='down', root_speed='down'),
+    'amplitude_halved': dict(fid_k='up', div_k='down', root_speed='down', floor_width='down'),
+    'frozen': dict(fid_k='worst', div_k='worst', bas='down', root_speed='down', style_accuracy='down'),
+    'reversed': dict(fid_k='same', div_k='same', mean_jerk='same'),
+    'mirrored': dict(fid_k='same', fid_g='same', div_k='same', bas='same', style_accuracy='same'),
+    'other_song_beats': dict(bas='down', bas_fact='down', fid_k='same')}
+LOWER_IS_WORSE = ('div_k', 'div_g', 'bas', 'bas_fact', 'style_accuracy')
+
+
+def moved_as_expected(name, key, expected):
+    """(did it, how it moved) for a control's figure against the real row's interval."""
+    value, (lo, hi) = values[name][key], intervals['real'][key]
+    if expected == 'worst':
+        others = [values[n][key] for n in rows if n != name and np.isfinite(values[n][key])]
+        ok = value <= min(others) if key in LOWER_IS_WORSE else value >= max(others)
+        return ok, 'the worst of all rows' if ok else 'not the worst row'
+    how = 'down' if value < lo else 'up' if value > hi else 'same'
+    if key.startswith('fid') and how == 'down':
+        how = 'same'
+    return how == expected, how
+
+
+def sanity_lines():
+    """One line per control: each metric that should move, its value, how it moved, and a verdict."""
+    lines = []
+    for name, expectations in EXPECTED.items():
+        if name not in values:
+            continue
+        parts, wrong = [], []
+        for key, expected in expectations.items():
+            if key not in values[name] or not np.isfinite(values[name][key]):
+                continue
+            ok, how = moved_as_expected(name, key, expected)
+            parts.append(f"{key} {values[name][key]:.3g} vs real {values['real'][key]:.3g} {how}"
+                         f"{'' if ok else ' (should be ' + expected + ')'}")
+            wrong += [] if ok else [key]
+        verdict = 'as it should' if not wrong else 'WRONG WAY on ' + ', '.join(wrong)
+        lines.append(f"- **{name}**: {verdict}: " + '; '.join(parts))
+    return lines
+
+
+made_lines = [f"- **{n}**: {made_by[n]}" for n in rows]
 made_lines += [f"- **{n}**: not benchmarked: {why}" for n, why in notes.items()]
 report = f"""# {dataset}: how good is the dance?
 
-{len(real_test)} test dances ({', '.join(sorted(real_test))}), {len(real_train)} real training dances, {fps:g} fps.
+{len(clips)} test dances ({', '.join(clips)}), {len(real_train)} real training dances, {fps:g} fps,
+{segment_s:g}-s segments ({real_segments} real test segments, {len(train_k)} training segments).
 Made by `python bench.py {' '.join(sys.argv[1:])}` on {time.strftime('%Y-%m-%d %H:%M')}; settings:
 `{json.dumps(settings)}`.
 
-{chr(10).join(table)}
+Every figure is the value on all test dances, then its 95 % bootstrap interval over test dances ({resamples}
+resamples of the dances with replacement, seed {seed}). **A difference that falls inside the interval is no
+difference.**
 
-Columns (means over the test dances; poses MidHip-centred and in torso lengths; l2d/metrics.py documents each):
-BAS = Bailando's beat align score (sigma {BAS_SIGMA_S} s) against the music's beats, *off-beat* the same against
-beats shifted by half a beat (the null), *ratio* their quotient; coverage = motion beats / music beats; hit rate =
-motion beats within {HIT_TOLERANCE_S} s of a music beat / motion beats (and against the off-beats); period match =
-share of dances whose dominant motion period (speed autocorrelation) is within {PERIOD_TOLERANCE:.0%} of half a
-beat or 1-4 beats; FID_k / FID_g = Frechet distance of kinetic / geometric features of {segment_s:g}-s segments
-to the real test dances' (z-normalised with the real test statistics; the real row is real train vs real test,
-the floor); Div = mean distance between segments of different dances; MM_k = multimodality, the same between
-{samples} dances for one song ({first_clip}); {meta.get('label_kind') or 'label'} acc = a logistic-regression
-classifier trained on real training dances' kinetic features, applied to the segments; bone drift = worst
-relative change of the figure's summed bone lengths over {segment_s:g}-s segments vs the real training mean;
-jerk = mean |third derivative| (torso lengths / s^3); limb excess = share of frames with a bone longer than any
-real training one; speed = seconds of dance per second of audio decoding, music features and generating, as
-eval.py measures it on the test songs (Python start-up, imports and model loading not counted).
+## Beats
 
-## Targets
+{table(main_names, BEAT_COLUMNS)}
 
-{chr(10).join(targets) or '- no generated dancer was benchmarked'}
+## Motion
 
-## How each dancer was made
+{table(main_names, MOTION_COLUMNS)}
+
+FID floors: real test vs real train {values['real']['fid_k']:.2f} (FID_k) / {values['real']['fid_g']:.2f} (FID_g),
+the `real` row; split-half (first halves vs second halves of the test dances) {floor_split_half:.2f} /
+{values['split_half']['fid_g']:.2f}, the `split_half` row below. The targets use the real test vs real train floor.
+
+## Sanity table: the real test dances altered in known ways
+
+{table(['real', *control_names], BEAT_COLUMNS)}
+
+{table(['real', *control_names], MOTION_COLUMNS)}
+
+Does each metric move the right way?
+{chr(10).join(sanity_lines())}
+
+## Targets (issue 12), per dancer
+
+Each is the dancer's figure over real's (or over its own null), with a paired 95 % bootstrap interval; met when the
+whole interval meets the bound, MISSED when the whole interval misses it. Issue 12 asks the travel bounds on Dance
+with Melody, BAS >= 1.3x both nulls on the demo and BAS >= real on Dance with Melody.
+
+{chr(10).join(f"- **{n}**:{chr(10)}" + chr(10).join(f"  - {line}" for line in lines) for n, lines in targets.items())
+ or '- no generated dancer was benchmarked'}
+
+## Columns
+
+Poses are seen as a viewer sees them: pixels divided by the dance's torso length, root included (l2d/metrics.py
+documents every choice). BAS = Bailando's beat align score (mean over music beats of exp(-d^2 / 2 sigma^2), d to
+the nearest motion beat, sigma {BAS_SIGMA_S} s); BAS FACT = the same averaged over motion beats (d to the nearest
+music beat); half-beat null = against the beats moved by half a beat; circular null = against the song's own beats
+circularly shifted by seeded random offsets (the mean over 8), i.e. the dance's tempo without its phase; coverage =
+motion beats / music beats; hit rate = share of motion beats within 0.1 s of a music beat; period match = share of
+dances whose dominant motion period is within 10 % of half a beat or 1-4 beats. FID_k / FID_g = Frechet distance of
+the kinetic ({KINETIC_SMOOTH_S:g}-s smoothing) / geometric (MidHip-relative) features of {segment_s:g}-s segments to
+the real test dances' (both z-normalised by the real training segments), segments = how many segments the
+generated side has; Div = mean distance between segments of different dances; MM_k = the same between {samples}
+dances for one song ({first_clip}; no interval: one song); {label_name} = a logistic regression trained on the real
+training segments' kinetic and geometric features, accuracy per dance; root speed = mean speed of the smoothed
+MidHip (torso lengths / s); floor width = range of the MidHip's x (torso lengths); jerk = mean |third difference|
+of the unsmoothed poses (torso lengths / s^3); limb excess = share of frames with a bone longer than any real
+training one; bone drift = worst relative change of the figure's size over {segment_s:g}-s segments; speed =
+seconds of dance per second of song_features (decode + features) and generate over the test songs, model loading
+excluded.
+
+## How each row was made
 
 {chr(10).join(made_lines)}
 
@@ -409,10 +518,17 @@ Figures: {', '.join(figures)}.
 with atomic_path(out_dir(dataset, 'report.md')) as tmp:
     with open(tmp, 'w') as f:
         f.write(report)
-save_json(out_dir(dataset, 'report.json'), dict(settings=settings, rows=rows, per_song=per_song, notes=notes,
-                                                made_by=made_by, figures=figures))
-print('\n'.join(table))
-print('\n'.join(targets))
+save_json(out_dir(dataset, 'report.json'), dict(
+    settings=settings, clips=clips, values=values,
+    intervals={n: {k: list(v) for k, v in iv.items()} for n, iv in intervals.items()},
+    per_dance=per_dance, targets=targets, sanity=sanity_lines(), notes=notes, made_by=made_by, figures=figures,
+    floors=dict(train_vs_test=values['real']['fid_k'], split_half=floor_split_half)))
+print(table(main_names, BEAT_COLUMNS))
+print(table(main_names, MOTION_COLUMNS))
+print(table(['real', *control_names], MOTION_COLUMNS))
+print('\n'.join(sanity_lines()))
+for n, lines in targets.items():
+    print(f"{n}:\n  " + '\n  '.join(lines))
 for n, why in notes.items():
     print(f"{n}: not benchmarked: {why}")
 print(f"wrote {out_dir(dataset, 'report.md')}")

@@ -55,7 +55,9 @@ training segments' kinetic and geometric features, predicting the dance's style 
 
 Intervals (`bootstrap_distribution`, `bootstrap_interval`): a 95 % percentile bootstrap over TEST DANCES: the
 dances are resampled with replacement (seeded, 1000 resamples by default) and the figure recomputed on each
-resample; for FID the resampled dances' segments form the generated side (the real side stays fixed). Resampling
+resample; for FID the resampled dances' segments form the generated side (the real side stays fixed), and as a
+resample biases FID upwards (a dance drawn twice repeats its segments) its interval is the bootstrap's spread
+re-centred on the value (`percentile_interval(..., centre=value)`). Resampling
 with one seed draws the same dances for every row, so differences and ratios between rows are paired by song. A
 difference that falls inside the interval is reported as no difference.
 
@@ -474,13 +476,18 @@ def bootstrap_distribution(values_or_statistic, n_items=None, n_resamples=N_RESA
     return np.array([statistic(index) for index in bootstrap_indices(n_items, n_resamples, seed)], dtype=np.float64)
 
 
-def percentile_interval(distribution, confidence=CONFIDENCE):
+def percentile_interval(distribution, confidence=CONFIDENCE, centre=None):
     """(low, high): the central `confidence` share of a bootstrap distribution (nan draws ignored; (nan, nan) when
-    all are nan)."""
+    all are nan). centre: re-centre the draws first so that their median is `centre` (the value on all items),
+    for a statistic that a resample biases: FID on resampled dances is biased upwards, because a dance drawn twice
+    repeats its segments and the fitted Gaussian narrows; the re-centred interval keeps the bootstrap's spread
+    around the value instead of around the biased draws."""
     d = np.asarray(distribution, dtype=np.float64)
     d = d[np.isfinite(d)]
     if len(d) == 0:
         return float('nan'), float('nan')
+    if centre is not None:
+        d = d - np.median(d) + centre
     tail = 100 * (1 - confidence) / 2
     low, high = np.percentile(d, [tail, 100 - tail])
     return float(low), float(high)
