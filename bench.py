@@ -40,9 +40,10 @@ from l2d.controls import CONTROLS, paired_clips, split_half
 from l2d.io import AUDIO_EXTENSIONS, InputError, atomic_path, data_dir, find_media, load_meta, load_poses, out_dir, \
     save_json
 from l2d.metrics import (BAS_SIGMA_S, KINETIC_GROUPS, KINETIC_SMOOTH_S, MOTION_BEAT_SIGMA_S, beat_metrics,
-                         beat_period_s, bootstrap_distribution, dance_features, diversity, dominant_period_s, fid,
-                         feature_group, in_torso_lengths, limb_excess_rate, mean_jerk, motion_beats, motion_speed,
-                         multimodality, percentile_interval, period_match, root_travel, standardize,
+                         beat_period_s, bootstrap_distribution, dance_features, dominant_period_s, feature_group,
+                         frechet_to_reference, group_distance_sums, group_moments, in_torso_lengths,
+                         limb_excess_rate, mean_jerk, motion_beats, motion_speed, multimodality, percentile_interval,
+                         period_match, psd_sqrt, resampled_diversity, resampled_gaussian, root_travel, standardize,
                          style_classifier)
 from l2d.plausibility import bone_drift
 from l2d.progress import progress
@@ -208,23 +209,38 @@ for name, row in progress(rows.items(), desc='scoring', unit='row'):
             scores[clip]['style_accuracy'] = float(np.mean(predicted == labels[clip]))
     per_dance[name] = scores
 real_sides['test'] = tuple(np.concatenate([features['real'][c][i] for c in clips]) for i in (0, 1))
+train_sets = (train_k, train_g)
+
+
+def fixed_gaussian(real):
+    """The real side of a FID, z-normalised by the training segments: (mean, cov, psd_sqrt(cov)), per feature set."""
+    out = []
+    for i, reference in enumerate(train_sets):
+        z = standardize(real[i], reference)
+        cov = np.cov(z, rowvar=False)
+        out.append((z.mean(0), cov, psd_sqrt(cov)))
+    return out
+
+
+real_gaussians = {side: fixed_gaussian(real) for side, real in real_sides.items()}
 
 
 # ---- figures with intervals --------------------------------------------------------------------------------------
 def row_distributions(name):
     """{figure: bootstrap distribution (resamples,)} and {figure: value on all test dances} of one row."""
     scores, feats = per_dance[name], features[name]
-    real_k, real_g = real_sides[rows[name]['fid_against']]
-
-    def stacked(index, i):
-        chosen = [clips[j] for j in index]
-        return np.concatenate([feats[c][i] for c in chosen]), np.repeat(chosen, [len(feats[c][i]) for c in chosen])
-
-    statistics = {
-        'fid_k': lambda index: fid(stacked(index, 0)[0], real_k, train_k),
-        'fid_g': lambda index: fid(stacked(index, 1)[0], real_g, train_g),
-        'div_k': lambda index: diversity(standardize(stacked(index, 0)[0], train_k), stacked(index, 0)[1]),
-        'div_g': lambda index: diversity(standardize(stacked(index, 1)[0], train_g), stacked(index, 1)[1])}
+    groups = np.concatenate([[c] * len(feats[c][0]) for c in clips])
+    statistics = {}
+    for i, kind in enumerate('kg'):
+        # A resample is a count per dance; FID and Div come from per-dance sums (l2d.metrics), so that a thousand
+        # resamples cost a thousand small eigenproblems, not a thousand covariances of all segments.
+        z = standardize(np.concatenate([feats[c][i] for c in clips]), train_sets[i])
+        moments, distances = group_moments(z, groups, clips), group_distance_sums(z, groups, clips)
+        real = real_gaussians[rows[name]['fid_against']][i]
+        statistics[f'fid_{kind}'] = (lambda moments, real: lambda index: frechet_to_reference(
+            *resampled_gaussian(*moments, np.bincount(index, minlength=len(clips))), *real))(moments, real)
+        statistics[f'div_{kind}'] = (lambda distances: lambda index: resampled_diversity(
+            *distances, np.bincount(index, minlength=len(clips))))(distances)
     everything = np.arange(len(clips))
     values = {key: f(everything) for key, f in statistics.items()}
     distributions = {key: bootstrap_distribution(f, len(clips), resamples, seed) for key, f in statistics.items()}

@@ -442,6 +442,62 @@ def style_accuracy(train_features, train_labels, test_sets, seed=0):
             for name, (x, y) in test_sets.items()}
 
 
+# ---- FID and diversity of resampled dances, from per-dance sums (a bootstrap recomputes them a thousand times) --
+
+def group_moments(features, groups, names):
+    """Per-group sufficient statistics of features (N, F) labelled groups (N,), for the groups `names` (G,) in that
+    order -> (counts (G,), sums (G, F), outer_sums (G, F, F))."""
+    features, groups = np.asarray(features, dtype=np.float64), np.asarray(groups)
+    member = np.stack([groups == name for name in names]).astype(np.float64)  # (G, N)
+    return member.sum(1), member @ features, np.einsum('gn,ni,nj->gij', member, features, features)
+
+
+def resampled_gaussian(counts, sums, outer_sums, weights):
+    """Mean (F,) and covariance (F, F) (normalised by N - 1) of the samples of every group taken weights (G,)
+    times, from `group_moments`: the Gaussian that `fid` fits to a resample of dances."""
+    weights = np.asarray(weights, dtype=np.float64)
+    n = weights @ counts
+    if n < 2:
+        raise ValueError(f"the Frechet distance needs at least 2 samples per set, got {n:g}")
+    mean = weights @ sums / n
+    cov = (np.tensordot(weights, outer_sums, axes=1) - n * np.outer(mean, mean)) / (n - 1)
+    return mean, cov
+
+
+def psd_sqrt(matrix):
+    """Square root of a symmetric positive semi-definite matrix (F, F) (negative rounding eigenvalues taken as 0)."""
+    eigenvalues, vectors = np.linalg.eigh(matrix)
+    return (vectors * np.sqrt(np.clip(eigenvalues, 0, None))) @ vectors.T
+
+
+def frechet_to_reference(mean, cov, reference_mean, reference_cov, reference_root):
+    """`frechet_distance` between the Gaussian (mean (F,), cov (F, F)) and a fixed reference one whose covariance's
+    square root reference_root = psd_sqrt(reference_cov) is computed once: tr((C R)^(1/2)) = tr((S C S)^(1/2)) with
+    S = R^(1/2), a symmetric eigenproblem."""
+    eigenvalues = np.linalg.eigvalsh(reference_root @ cov @ reference_root)
+    value = (((mean - reference_mean) ** 2).sum() + np.trace(cov) + np.trace(reference_cov)
+             - 2 * np.sqrt(np.clip(eigenvalues, 0, None)).sum())
+    return float(max(value, 0.0))
+
+
+def group_distance_sums(features, groups, names):
+    """Sums (G, G) of the Euclidean distances between the samples of group i and of group j of features (N, F)
+    labelled groups (N,), for the groups `names` (G,), and the numbers of such pairs (G, G)."""
+    features, groups = np.asarray(features, dtype=np.float64), np.asarray(groups)
+    member = np.stack([groups == name for name in names]).astype(np.float64)
+    distances = np.linalg.norm(features[:, None] - features[None], axis=-1)
+    return member @ distances @ member.T, np.outer(member.sum(1), member.sum(1))
+
+
+def resampled_diversity(distance_sums, pair_counts, weights):
+    """`diversity` of a resample that takes each group weights (G,) times, from `group_distance_sums`: pairs of
+    samples of different groups only (two copies of one dance are one dance). nan with fewer than 2 groups drawn."""
+    weights = np.asarray(weights, dtype=np.float64)
+    off = 1.0 - np.eye(len(weights))
+    count = weights @ (pair_counts * off) @ weights
+    return float(weights @ (distance_sums * off) @ weights / count) if count > 0 else float('nan')
+
+
 # ---- intervals --------------------------------------------------------------------------------------------------
 
 N_RESAMPLES = 1000
