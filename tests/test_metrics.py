@@ -1,11 +1,15 @@
 import numpy as np
 import pytest
 
-from l2d.metrics import (HIT_TOLERANCE_S, N_GEOMETRIC, N_KINETIC, beat_align_score, beat_coverage, beat_hit_rate,
-                         beat_metrics, beat_period_s, dance_features, diversity, dominant_period_s, fid,
-                         frechet_distance, geometric_features, geometric_relations, kinetic_features,
-                         limb_excess_rate, mean_jerk, motion_beats, motion_speed, multimodality,
-                         nearest_distance_s, period_match, segments, shifted_beats, standardize, style_accuracy)
+from l2d.metrics import (HIT_TOLERANCE_S, KINETIC_GROUPS, N_GEOMETRIC, N_KINETIC, beat_align_score,
+                         beat_align_score_fact, beat_coverage, beat_hit_rate, beat_metrics, beat_period_s,
+                         bootstrap_distribution, bootstrap_interval, circular_offsets_s, circular_shifted_beats,
+                         dance_features, diversity, dominant_period_s, feature_group, fid, frechet_distance,
+                         frechet_to_reference, geometric_features, geometric_relations, group_distance_sums,
+                         group_moments, in_torso_lengths, kinetic_features, limb_excess_rate, mean_jerk, motion_beats,
+                         motion_speed, multimodality, nearest_distance_s, percentile_interval, period_match,
+                         psd_sqrt, resampled_diversity, resampled_gaussian, root_travel, segments, shifted_beats,
+                         smooth_in_time, standardize, style_accuracy)
 from l2d.skeleton import J, bone_lengths
 
 FPS = 30
@@ -288,3 +292,97 @@ def test_limb_excess_rate_counts_frames_with_a_too_long_bone():
     dance[7, J['LAnkle'], 1] += 0.01
     assert limb_excess_rate(dance, longest) == pytest.approx(0.2)
     assert limb_excess_rate(real, longest) == 0.0
+
+
+# ---- what a viewer sees: travel, smoothing, both BAS directions, the circular null --------------------------------
+
+def test_in_torso_lengths_keeps_the_root_and_root_travel_measures_it():
+    poses = np.repeat(standing_pose()[None], 50, axis=0) * 120 + [300, 200]  # torso 120 px
+    poses[:, :, 0] += np.arange(50)[:, None] * 6.0  # walks right 6 px a frame: 0.05 torso lengths, 1.5 per s at 30
+    view = in_torso_lengths(poses)
+    assert view[0, J['MidHip'], 0] == pytest.approx(300 / 120)  # not centred
+    travel = root_travel(view, FPS)
+    assert travel['root_speed'] == pytest.approx(1.5, rel=1e-6)  # the smoothing keeps a steady walk steady
+    assert travel['floor_width'] == pytest.approx(49 * 0.05, rel=1e-6)
+    # Kinetic features see the walk: every joint's horizontal energy is (1.5)^2 / 2.
+    k = kinetic_features(view, FPS)
+    np.testing.assert_allclose(feature_group(k, KINETIC_GROUPS, 'horizontal_energy'), 0.5 * 1.5 ** 2, rtol=1e-6)
+    np.testing.assert_allclose(feature_group(k, KINETIC_GROUPS, 'vertical_energy'), 0.0, atol=1e-12)
+
+
+def test_smoothing_hides_jitter_from_kinetic_features_but_not_from_jerk():
+    clean = swinging_dance(40) / 100  # torso lengths
+    noisy = clean + np.random.default_rng(0).normal(0, 0.02, clean.shape)
+    raw_clean, raw_noisy = kinetic_features(clean, FPS, smooth_s=0), kinetic_features(noisy, FPS, smooth_s=0)
+    smooth_clean, smooth_noisy = kinetic_features(clean, FPS), kinetic_features(noisy, FPS)
+    acceleration = KINETIC_GROUPS['acceleration']
+    raw_change = np.abs(raw_noisy[acceleration] / raw_clean[acceleration] - 1).mean()
+    smooth_change = np.abs(smooth_noisy[acceleration] / smooth_clean[acceleration] - 1).mean()
+    assert raw_change > 5 * smooth_change and smooth_change < 0.5
+    assert mean_jerk(noisy, FPS) > 10 * mean_jerk(clean, FPS)
+    np.testing.assert_allclose(smooth_in_time(clean[:, 0, 0], FPS, 0), clean[:, 0, 0])
+
+
+def test_fact_bas_averages_over_motion_beats():
+    music = np.array([1.0, 2.0, 3.0, 4.0])
+    motion = np.array([1.0, 2.05])  # both motion beats near a music beat; two music beats without a move
+    g = np.exp(-0.05 ** 2 / (2 * 0.05 ** 2))
+    assert beat_align_score_fact(motion, music) == pytest.approx((1 + g) / 2)
+    assert beat_align_score(motion, music) < 0.6  # Bailando's direction counts the music beats left alone
+    assert np.isnan(beat_align_score_fact([], music)) and beat_align_score_fact(motion, []) == 0.0
+    # Seconds, not frames: the same timing at 25 and 60 fps scores the same.
+    m25 = beat_metrics(swinging_dance(8, fps=25), 25, inner_beats(8))
+    m60 = beat_metrics(swinging_dance(8, fps=60), 60, inner_beats(8))
+    assert m25['bas_fact'] == pytest.approx(m60['bas_fact'], abs=0.02) and m25['bas_fact'] > 0.9
+
+
+def test_circular_null_keeps_tempo_and_loses_phase():
+    beats = inner_beats(40)
+    shifted = circular_shifted_beats(beats, 40 * BEAT_S, 1.1)
+    assert len(shifted) == len(beats) and np.all(np.diff(shifted) >= 0) and shifted.max() < 40 * BEAT_S
+    np.testing.assert_allclose(np.sort(np.diff(shifted))[1:-1], BEAT_S, atol=1e-9)  # the wrap aside, same tempo
+    offsets = circular_offsets_s(16.0, 8, seed=3)
+    assert len(offsets) == 8 and offsets.min() >= 1.6 and offsets.max() <= 14.4
+    np.testing.assert_array_equal(offsets, circular_offsets_s(16.0, 8, seed=3))
+    m = beat_metrics(swinging_dance(40), FPS, beats)
+    assert m['bas'] > 0.95 and m['bas_circular'] < 0.6 and m['bas_fact_circular'] < 0.6
+
+
+# ---- intervals and the resampled FID / diversity ------------------------------------------------------------------
+
+def test_bootstrap_interval_covers_the_true_mean():
+    rng = np.random.default_rng(0)
+    values = rng.normal(5.0, 1.0, 40)
+    low, high = bootstrap_interval(values, seed=1)
+    assert low < 5.0 < high
+    assert high - low == pytest.approx(2 * 1.96 / np.sqrt(40), rel=0.3)
+    assert bootstrap_interval(values, seed=1) == (low, high)  # seeded
+    # Over many samples, a 95 % interval covers the true mean about 95 % of the time.
+    covered = [lo < 5.0 < hi for lo, hi in (bootstrap_interval(rng.normal(5.0, 1.0, 30), n_resamples=300, seed=k)
+                                            for k in range(150))]
+    assert 0.85 <= np.mean(covered) <= 1.0
+    # A statistic of the resampled items: the same as the values' mean when it is their mean.
+    same = bootstrap_interval(lambda index: float(values[index].mean()), len(values), seed=1)
+    assert same == pytest.approx((low, high))
+    with pytest.raises(ValueError):
+        bootstrap_distribution(lambda index: 0.0)
+    # Re-centred on 0: the draws minus their median 2.5, then the central half.
+    assert percentile_interval([1.0, 2.0, 3.0, 10.0], confidence=0.5, centre=0.0) == pytest.approx((-0.75, 2.25))
+
+
+def test_resampled_fid_and_diversity_equal_the_direct_ones():
+    rng = np.random.default_rng(2)
+    features = rng.normal(0, 1, (60, 5)) * [1, 2, 3, 1, 1]
+    groups = np.repeat(['a', 'b', 'c', 'd', 'e', 'f'], 10)
+    names = ['a', 'b', 'c', 'd', 'e', 'f']
+    real = rng.normal(0.5, 1, (80, 5))
+    cov = np.cov(real, rowvar=False)
+    reference = (real.mean(0), cov, psd_sqrt(cov))
+    moments, sums = group_moments(features, groups, names), group_distance_sums(features, groups, names)
+    weights = np.array([2, 0, 1, 0, 3, 0])  # a resample: a twice, c once, e three times
+    chosen = np.concatenate([np.flatnonzero(groups == n) for n, w in zip(names, weights) for _ in range(w)])
+    assert frechet_to_reference(*resampled_gaussian(*moments, weights), *reference) == pytest.approx(
+        frechet_distance(features[chosen], real))
+    assert resampled_diversity(*sums, weights) == pytest.approx(diversity(features[chosen], groups[chosen]))
+    assert resampled_diversity(*sums, np.ones(6)) == pytest.approx(diversity(features, groups))
+    assert np.isnan(resampled_diversity(*sums, [3, 0, 0, 0, 0, 0]))  # one dance: no pair of different dances
