@@ -175,8 +175,8 @@ def save_checkpoint(epoch):
         music_rows=music_rows, context=context, majority_move=majority, vocabulary_id=vocabulary_id,
         train_dances=train_names,
         val_dances=val_names,
-        moves={k: vocabulary[k] for k in ('centroids', 'placement', 'fps', 'unit', 'clip_s', 'beats_per_clip', 'clip_frames',
-                                          'median_clip_s', 'typical_root', 'typical_scale', 'settings')
+        moves={k: vocabulary[k] for k in ('centroids', 'clips', 'placement', 'fps', 'unit', 'clip_s', 'beats_per_clip',
+                                          'clip_frames', 'median_clip_s', 'typical_root', 'typical_scale', 'settings')
                if k in vocabulary})
     with atomic_path(ckpt_path) as tmp:
         torch.save(checkpoint, tmp)

@@ -49,24 +49,30 @@ class Dancer(nn.Module):
         return self.head(self.drop(h))
 
     @torch.no_grad()
-    def generate(self, music, temperature=1.0, top_k=0, generator=None, greedy=False):
+    def generate(self, music, temperature=1.0, top_k=0, generator=None, greedy=False, log_probs=False):
         """Choose a move for every clip of one song, each from the previous choice.
 
         music: (N, R, F); temperature: divides the logits; top_k: sample among the k likeliest moves (0: all);
         generator: torch.Generator for reproducible sampling; greedy: take the likeliest move instead of sampling.
-        -> (N,) long moves."""
+        -> (N,) long moves; with log_probs, also (N, n_moves) the model's log-probabilities of every move at each
+        clip (before temperature and top_k), given the moves chosen before it."""
         encoded = self.encode(music[None])[0]
         previous = torch.tensor([self.n_moves], device=music.device)
         h = None
-        moves = []
+        moves, all_logits = [], []
         for i in range(len(encoded)):
             step = torch.cat([encoded[i:i + 1], self.embed(previous)], dim=-1)[None]
             out, h = self.decoder(step, h)
             logits = self.head(out[0, -1])
             move = logits.argmax() if greedy else sample_logits(logits, temperature, top_k, generator)
             moves.append(move)
+            all_logits.append(logits)
             previous = move.reshape(1)
-        return torch.stack(moves) if moves else torch.zeros(0, dtype=torch.long, device=music.device)
+        moves = torch.stack(moves) if moves else torch.zeros(0, dtype=torch.long, device=music.device)
+        if not log_probs:
+            return moves
+        logits = torch.stack(all_logits) if all_logits else torch.zeros(0, self.n_moves, device=music.device)
+        return moves, F.log_softmax(logits.float(), dim=-1)
 
 
 def sample_logits(logits, temperature=1.0, top_k=0, generator=None):

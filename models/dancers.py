@@ -45,13 +45,21 @@ def legacy_placement(root, scale):
 
 class MoveDancer:
     """The move classifier (train.py's checkpoint in out/<dataset>/<name>/): music -> a move per beat-placed clip,
-    each move drawn with the vocabulary's centroid clip, joined with blends at the boundaries."""
-    OPTIONS = dict(temperature=1.0, top_k=5, blend_s=0.25, ease=1.0, clips='centroids')
+    joined with blends at the boundaries. clips='real' draws each move with a real training clip of that move and
+    its root path, so the dancer travels: the clips are picked jointly over the dance (l2d.moves.choose_clips) for
+    the smallest pose and velocity jumps at the joins, never one clip twice in a row, among at most `max_candidates`
+    clips of each move (a seeded sample). `other_moves` > 0 also offers the clips of the model's next likeliest
+    moves at each slot, at a cost of -log p(move), so the search may swap a move for one that joins better.
+    clips='centroids' draws each move with its k-means centroid, on the spot."""
+    OPTIONS = dict(temperature=1.0, top_k=5, blend_s=0.25, ease=1.0, clips='real', other_moves=0, join_weight=1.0,
+                   max_candidates=64)
 
     def __init__(self, dataset, name='dancer', device='auto', options=None):
         import torch
         from models.dancer import Dancer
         self.options = {k: (options or {}).get(k, v) for k, v in self.OPTIONS.items()}
+        if self.options['clips'] not in ('real', 'centroids'):
+            raise InputError(f"clips must be 'real' or 'centroids', got {self.options['clips']!r}")
         self.device = torch_device(device)
         path = out_dir(dataset, name, 'ckpt.pt')
         self.ckpt = load_checkpoint(path, f"`python train.py --dataset={dataset} --dancer={name}`", self.device)
@@ -68,6 +76,13 @@ class MoveDancer:
                                                                          vocabulary['typical_scale'])
         self.n_moves = len(vocabulary['centroids'])
         self.majority_move = self.ckpt['majority_move']
+        if self.options['clips'] == 'real':
+            self.library = vocabulary.get('clips')
+            if self.library is None:
+                raise InputError(f"{path} has no real clips (made before cluster.py kept them): rerun "
+                                 f"`python cluster.py --dataset={dataset} --dancer={name}` and train.py, or use "
+                                 f"clips='centroids'")
+            self.members = members_of_moves(self.library, vocabulary['centroids'])
         self.made_by = (f"{path}: {self.n_moves} moves (unit {vocabulary['unit']}), "
                         + ', '.join(f"{k}={v}" for k, v in self.options.items()))
 
@@ -96,14 +111,22 @@ class MoveDancer:
     def generate(self, music, n_frames, seed=0):
         import torch
         from l2d.moves import join_clips
+        o = self.options
         bounds = self.bounds(music, n_frames)
         generator = torch.Generator().manual_seed(int(seed))
-        moves = self.net.generate(self.windows(music, bounds), self.options['temperature'], self.options['top_k'],
-                                  generator).cpu().numpy()
-        normed = join_clips(self.vocabulary['centroids'][moves], bounds, n_frames,
-                            int(round(self.options['blend_s'] * self.fps)), self.options['ease'])
-        return dict(poses=place(normed, None, self.placement), normed=normed,
-                    root_tl=np.zeros((n_frames, 2), np.float32), moves=moves, bounds=bounds)
+        moves, log_probs = self.net.generate(self.windows(music, bounds), o['temperature'], o['top_k'], generator,
+                                             log_probs=True)
+        moves, log_probs = moves.cpu().numpy(), log_probs.cpu().numpy()
+        blend_frames = int(round(o['blend_s'] * self.fps))
+        if o['clips'] == 'centroids':
+            normed = join_clips(self.vocabulary['centroids'][moves], bounds, n_frames, blend_frames, o['ease'])
+            return dict(poses=place(normed, None, self.placement), normed=normed,
+                        root_tl=np.zeros((n_frames, 2), np.float32), moves=moves, bounds=bounds)
+        offered = [np.array([m] + [a for a in np.argsort(-p) if a != m][:int(o['other_moves'])], dtype=int)
+                   for m, p in zip(moves, log_probs)]
+        chosen = draw_real_clips(self.library, self.members, offered, log_probs, bounds, n_frames, blend_frames,
+                                 o['ease'], o['join_weight'], int(o['max_candidates']), np.random.default_rng(seed))
+        return dict(chosen, poses=place(chosen['normed'], chosen['root_tl'], self.placement), bounds=bounds)
 
     def score_moves(self, music, bounds, labels):
         """Move accuracy inputs for a real dance's clips: (teacher-forced argmax moves (N,), free-running greedy
@@ -116,6 +139,38 @@ class MoveDancer:
         return forced, self.net.generate(w, greedy=True).cpu().numpy()
 
 
+def members_of_moves(library, centroids, n_stand_in=8):
+    """Library indices of each move's real clips -> list of K int arrays. A move with no training clip (possible
+    with MiniBatchKMeans) stands in with the `n_stand_in` clips nearest its centroid."""
+    labels = np.asarray(library['labels'])
+    members = [np.flatnonzero(labels == m) for m in range(len(centroids))]
+    for m in [m for m, c in enumerate(members) if len(c) == 0]:
+        distance = ((library['normed'] - centroids[m]) ** 2).reshape(len(labels), -1).sum(1)
+        members[m] = np.argsort(distance)[:n_stand_in]
+    return members
+
+
+def draw_real_clips(library, members, offered, log_probs, bounds, n_frames, blend_frames, ease, join_weight,
+                    max_candidates, rng):
+    """Draw each slot's move with a real clip of the library, picked jointly (l2d.moves.choose_clips) among the
+    clips of the moves `offered` at each slot (list of N int arrays, the chosen move first), each move's clips a
+    seeded sample of at most `max_candidates`, at a cost of -log p(move) from log_probs (N, K).
+    -> dict(normed (n_frames, 15, 2), root_tl (n_frames, 2), moves (N,) of the clips drawn, clips (N,) indices)."""
+    from l2d.moves import choose_clips, join_real_clips
+    candidates, unary = [], []
+    for i, slot_moves in enumerate(offered):
+        clips = [rng.choice(members[m], min(len(members[m]), max_candidates), replace=False) for m in slot_moves]
+        candidates.append(np.concatenate(clips))
+        unary.append(np.concatenate([np.full(len(c), -log_probs[i, m]) for c, m in zip(clips, slot_moves)]))
+    clip_frames = library['normed'].shape[1]
+    speeds = clip_frames / np.maximum(np.diff(bounds, axis=1)[:, 0], 1) * (1 - ease)
+    chosen = choose_clips(candidates, unary, library['normed'], library['root_paths'], speeds, blend_frames,
+                          join_weight)
+    normed, root_tl = join_real_clips(library['normed'][chosen], library['root_paths'][chosen], bounds, n_frames,
+                                      blend_frames, ease)
+    return dict(normed=normed, root_tl=root_tl, moves=np.asarray(library['labels'])[chosen], clips=chosen)
+
+
 class OriginalDancer(MoveDancer):
     """The original learn2dance design (2018) re-created: 1-s move clips and a long music window, trained by
     cluster.py and train.py with `--dancer=original` (see the Makefile), drawn with centroid clips."""
@@ -126,16 +181,24 @@ class OriginalDancer(MoveDancer):
 
 class RandomMoves:
     """The floor of every music score: the move classifier's vocabulary (data/<dataset>/moves.npz) drawn uniformly,
-    with no music, on the steady beat grid eval.py uses for a song without beats, joined as MoveDancer joins."""
-    OPTIONS = dict(blend_s=0.25, ease=1.0)
+    with no music, on the steady beat grid eval.py uses for a song without beats, joined as MoveDancer joins: with
+    clips='real' each move is a random real clip of it (and its root path), with 'centroids' its centroid."""
+    OPTIONS = dict(blend_s=0.25, ease=1.0, clips='real')
 
     def __init__(self, dataset, name='random_moves', device='auto', options=None):
         from l2d.moves import load_moves, moves_file
         self.options = {k: (options or {}).get(k, v) for k, v in self.OPTIONS.items()}
+        if self.options['clips'] not in ('real', 'centroids'):
+            raise InputError(f"clips must be 'real' or 'centroids', got {self.options['clips']!r}")
         path = moves_file(dataset)
         if not os.path.isfile(path):
             raise InputError(f"{path} not found (run `python cluster.py --dataset={dataset}` first)")
         self.vocabulary = load_moves(path)
+        if self.options['clips'] == 'real':
+            if self.vocabulary['clips'] is None:
+                raise InputError(f"{path} has no real clips (made before cluster.py kept them): rerun "
+                                 f"`python cluster.py --dataset={dataset}`, or use clips='centroids'")
+            self.members = members_of_moves(self.vocabulary['clips'], self.vocabulary['centroids'])
         self.fps = float(self.vocabulary['fps'])
         self.placement = self.vocabulary.get('placement') or legacy_placement(self.vocabulary['typical_root'],
                                                                               self.vocabulary['typical_scale'])
@@ -143,21 +206,30 @@ class RandomMoves:
                         + ', '.join(f"{k}={v}" for k, v in self.options.items()))
 
     def generate(self, music, n_frames, seed=0):
-        from l2d.moves import dance_bounds, join_clips
-        v = self.vocabulary
+        from l2d.moves import dance_bounds, join_clips, join_real_clips
+        v, o = self.vocabulary, self.options
         beats_per_clip = int(v['beats_per_clip'])
         beat_s = float(v['median_clip_s']) / (beats_per_clip if v['unit'] == 'beats' else 1)
         bounds = dance_bounds(n_frames, self.fps, v['unit'], float(v['clip_s']), beats_per_clip, None, beat_s)
-        moves = np.random.default_rng(seed).integers(0, len(v['centroids']), len(bounds))
-        normed = join_clips(v['centroids'][moves], bounds, n_frames, int(round(self.options['blend_s'] * self.fps)),
-                            self.options['ease'])
-        return dict(poses=place(normed, None, self.placement), normed=normed,
-                    root_tl=np.zeros((n_frames, 2), np.float32), moves=moves, bounds=bounds)
+        rng = np.random.default_rng(seed)
+        moves = rng.integers(0, len(v['centroids']), len(bounds))
+        blend_frames = int(round(o['blend_s'] * self.fps))
+        if o['clips'] == 'centroids':
+            normed = join_clips(v['centroids'][moves], bounds, n_frames, blend_frames, o['ease'])
+            return dict(poses=place(normed, None, self.placement), normed=normed,
+                        root_tl=np.zeros((n_frames, 2), np.float32), moves=moves, bounds=bounds)
+        library = v['clips']
+        chosen = np.array([rng.choice(self.members[m]) for m in moves], dtype=int)
+        normed, root_tl = join_real_clips(library['normed'][chosen], library['root_paths'][chosen], bounds, n_frames,
+                                          blend_frames, o['ease'])
+        return dict(poses=place(normed, root_tl, self.placement), normed=normed, root_tl=root_tl, moves=moves,
+                    bounds=bounds, clips=chosen)
 
 
 class GanDancer:
     """The two-stage GAN (train_pose.py, then train_seq.py's checkpoint in out/<dataset>/gan_seq/): a music-driven
-    walk through the pose GAN's latent space, window by window, in `style` (or one its classifier picks)."""
+    walk through the pose GAN's latent space, window by window, in `style` (or one its classifier picks), travelling
+    with the root velocity the sequence generator emits, folded into the training dancers' floor."""
     OPTIONS = dict(style='')
 
     def __init__(self, dataset, name='gan', device='auto', options=None):
@@ -168,7 +240,7 @@ class GanDancer:
         self.ckpt = load_checkpoint(path, f"`python train_pose.py --dataset={dataset}` then "
                                           f"`python train_seq.py --dataset={dataset}`", self.device)
         try:
-            load_models(self.ckpt, self.device)
+            self.models = load_models(self.ckpt, self.device)
         except Exception as e:  # a checkpoint of other networks fails in many ways
             raise InputError(f"{path}: not a checkpoint of models/gan.py's networks ({str(e).splitlines()[0]}); "
                              f"rerun train_seq.py")
@@ -176,19 +248,20 @@ class GanDancer:
         if style and self.ckpt['styles'] and style not in self.ckpt['styles']:
             raise InputError(f"unknown style {style!r} for {path} (known: {', '.join(self.ckpt['styles'])})")
         self.fps = float(self.ckpt['fps'])
-        self.placement = self.ckpt.get('placement') or legacy_placement(self.ckpt['root'], self.ckpt['scale'])
+        self.placement = self.ckpt['placement']
         self.made_by = f"{path}, style {style or 'picked from the music'}"
 
     def generate(self, music, n_frames, seed=0):
         from models.gan import generate_dance
-        # A music file a few frames shorter than its pose file: the dancer holds the last pose.
+        # A music file a few frames shorter than its pose file: the dancer holds the last pose, where it stands.
         n_music = min(n_frames, len(music['beats']))
         if n_music < 1:
             raise InputError("no music frames")
-        normed = generate_dance(self.ckpt, music, n_music, seed, self.options['style'] or None, self.device)
+        normed, root_tl = generate_dance(self.ckpt, music, n_music, seed, self.options['style'] or None, self.device,
+                                         self.models)
         normed = np.concatenate([normed, np.repeat(normed[-1:], n_frames - n_music, 0)])
-        return dict(poses=place(normed, None, self.placement), normed=normed,
-                    root_tl=np.zeros((n_frames, 2), np.float32))
+        root_tl = np.concatenate([root_tl, np.repeat(root_tl[-1:], n_frames - n_music, 0)])
+        return dict(poses=place(normed, root_tl, self.placement), normed=normed, root_tl=root_tl)
 
 
 DANCERS = {'dancer': MoveDancer, 'original': OriginalDancer, 'random_moves': RandomMoves, 'gan': GanDancer}
