@@ -1,26 +1,44 @@
-# The two commands of the README. Both create .venv and install the pinned requirements on first use.
+# The commands of the README. Each creates .venv and installs the pinned requirements on first use.
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
+# pip options for installing torch only. Empty: pip's own choice, the CUDA build from PyPI on Linux (a CUDA user
+# needs nothing more). A CPU-only machine saves gigabytes of NVIDIA libraries with PyTorch's CPU wheels:
+#   make demo TORCH_PIP_ARGS="--index-url https://download.pytorch.org/whl/cpu"
+TORCH_PIP_ARGS ?=
+# Every install is held to constraints.txt, the versions of every package the requirements pull in (numba,
+# llvmlite, soxr, ...), so that two installs a month apart compute the same features. `make lock` remakes it.
+PIP_INSTALL = $(PY) -m pip install --quiet -c constraints.txt
+# torch first and alone (its dependencies come from the ordinary index with the rest), so that TORCH_PIP_ARGS
+# may name an index that holds nothing but torch.
+TORCH_REQUIREMENT = "$$(grep '^torch==' requirements.txt)"
 
-.PHONY: demo test extract-install bench-dwm
+.PHONY: demo test install extract-install bench-dwm lock
 
-$(VENV)/.installed: requirements.txt
+$(VENV)/.installed: requirements.txt constraints.txt
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet -r requirements.txt
+	$(PIP_INSTALL) --no-deps $(TORCH_PIP_ARGS) $(TORCH_REQUIREMENT)
+	$(PIP_INSTALL) -r requirements.txt
 	touch $@
 
+install: $(VENV)/.installed
+
 # The whole pipeline on the synthetic demo data (under 10 minutes on 2 CPU cores once installed):
-# data -> poses -> music features -> move vocabulary -> move classifier -> pose GAN -> sequence GAN -> benchmark
-# report (bench.py runs eval.py for every dancer), then one dance with its song as an MP4.
+# data -> poses -> music features -> move vocabulary -> move classifier (and the original model's) -> pose GAN ->
+# sequence GAN -> VQ-VAE and its GPT -> benchmark report (bench.py runs eval.py for every dancer), then one dance
+# with its song as an MP4.
 demo: $(VENV)/.installed
 	$(PY) data/demo/prepare.py
 	$(PY) parse.py
 	$(PY) process_waves.py
 	$(PY) cluster.py --unit=beats --beats_per_clip=1
 	$(PY) train.py
+	$(PY) cluster.py --dancer=original --unit=seconds --clip_s=1.0 --gallery=False
+	$(PY) train.py --dancer=original --context=8.0 --music_rows=48
 	$(PY) train_pose.py
 	$(PY) train_seq.py
+	$(PY) train_vqvae.py
+	$(PY) train_gpt.py
 	$(PY) bench.py
 	$(PY) eval.py --music=data/demo/audio/hiphop_05.wav
 	@echo "benchmark report: out/demo/report.md (beats.png, kinetic.png, compare.mp4 beside it)"
@@ -31,16 +49,38 @@ bench-dwm: $(VENV)/.installed
 	$(PY) process_waves.py --dataset=dance_with_melody
 	$(PY) cluster.py --dataset=dance_with_melody
 	$(PY) train.py --dataset=dance_with_melody
+	$(PY) cluster.py --dataset=dance_with_melody --dancer=original --unit=seconds --clip_s=1.0 --gallery=False
+	$(PY) train.py --dataset=dance_with_melody --dancer=original --context=8.0 --music_rows=48
 	$(PY) train_pose.py --dataset=dance_with_melody
 	$(PY) train_seq.py --dataset=dance_with_melody --seq_len=50
+	$(PY) train_vqvae.py --dataset=dance_with_melody
+	$(PY) train_gpt.py --dataset=dance_with_melody
 	$(PY) bench.py --dataset=dance_with_melody
 
 # The pip pose extractor (MediaPipe) is kept out of the main install: --no-deps plus its few pinned needs.
-$(VENV)/.extract-installed: requirements-extract.txt $(VENV)/.installed
-	$(PY) -m pip install --quiet --no-deps -r requirements-extract.txt
+$(VENV)/.extract-installed: requirements-extract.txt constraints.txt $(VENV)/.installed
+	$(PIP_INSTALL) --no-deps -r requirements-extract.txt
 	touch $@
 
 extract-install: $(VENV)/.extract-installed
 
-test: $(VENV)/.installed $(VENV)/.extract-installed
+# What developers need beyond a user's install (pytest).
+$(VENV)/.dev-installed: requirements-dev.txt constraints.txt $(VENV)/.installed
+	$(PIP_INSTALL) -r requirements-dev.txt
+	touch $@
+
+test: $(VENV)/.installed $(VENV)/.extract-installed $(VENV)/.dev-installed
 	$(PY) -m pytest -q tests
+
+# Remake constraints.txt: install the requirements afresh, unconstrained, into a temporary environment and pin
+# everything pip chose there (torch without its +cpu/+cu tag, so the file serves CPU and CUDA installs alike).
+lock:
+	set -e; lock_venv=$$(mktemp -d); trap 'rm -rf "$$lock_venv"' EXIT; \
+	$(PYTHON) -m venv "$$lock_venv"; \
+	"$$lock_venv/bin/python" -m pip install --quiet --no-deps $(TORCH_PIP_ARGS) $(TORCH_REQUIREMENT); \
+	"$$lock_venv/bin/python" -m pip install --quiet -r requirements.txt -r requirements-dev.txt; \
+	"$$lock_venv/bin/python" -m pip install --quiet --no-deps -r requirements-extract.txt; \
+	{ echo "# Every package of requirements*.txt and their dependencies, pinned. Made by \`make lock\`, do not edit."; \
+	  "$$lock_venv/bin/python" -m pip freeze | sed 's/^\([^=]*==[^+]*\)+.*/\1/'; } > constraints.txt.tmp; \
+	mv constraints.txt.tmp constraints.txt
+	@echo "constraints.txt remade: review its changes with git diff constraints.txt"
