@@ -31,6 +31,11 @@ def load_checkpoint(path, how_to_make, device):
     """torch.load a checkpoint dict; InputError naming the file when it is missing or unreadable."""
     import torch
     if not os.path.isfile(path):
+        folder = os.path.dirname(os.path.abspath(path))
+        while not os.path.isdir(folder):  # out/<dataset> being a file hides every checkpoint under it
+            if os.path.isfile(folder):
+                raise InputError(f"{path}: {folder} is a file, not a folder (move it away, then run {how_to_make})")
+            folder = os.path.dirname(folder)
         raise InputError(f"{path} not found (run {how_to_make} first)")
     try:
         return torch.load(path, map_location=device, weights_only=False)
