@@ -19,12 +19,12 @@ import sys
 import time
 
 import numpy as np
-from tqdm import tqdm
 
 from l2d.config import configure
 from l2d.extract import blazepose_to_body25
 from l2d.io import VIDEO_EXTENSIONS, InputError, clip_name, data_dir, save_json
 from l2d.openpose import frame_filename, write_frame
+from l2d.progress import progress
 
 dataset = 'demo'
 video = ''              # a video or image file; '' = every video in data/<dataset>/videos/ without openpose/<clip>/
@@ -95,7 +95,7 @@ def extract(path, folder):
                                 smooth_landmarks=smooth_landmarks,
                                 min_detection_confidence=min_detection_confidence,
                                 min_tracking_confidence=min_tracking_confidence) as pose:
-        for frame, rgb in enumerate(tqdm(read_frames(path), total=n_frames, desc=clip, unit='frame')):
+        for frame, rgb in enumerate(progress(read_frames(path), total=n_frames, desc=clip, unit='frame')):
             result = pose.process(rgb)
             people = []
             if result.pose_landmarks is not None:

@@ -17,11 +17,10 @@ import sys
 import time
 import warnings
 
-from tqdm import tqdm
-
 from l2d.audio import analysis_rate, music_features, save_music
 from l2d.config import configure
 from l2d.io import AUDIO_EXTENSIONS, InputError, clip_name, data_dir, find_media, load_audio, load_poses
+from l2d.progress import progress
 
 dataset = 'demo'
 clips = ''  # comma-separated clip names; empty: every clip with a pose file
@@ -41,11 +40,12 @@ if not pose_files:
 audio_folder = data_dir(dataset, 'audio')
 failed, without_audio, written = [], [], 0
 timings = []  # (audio seconds, wall seconds) per clip, for the real-time factor
-for pose_path in tqdm(pose_files, desc='music', unit='clip'):
+bar = progress(pose_files, desc='music', unit='clip')
+for pose_path in bar:
     clip = clip_name(pose_path)
     audio_path = find_media(audio_folder, clip, AUDIO_EXTENSIONS)
     if audio_path is None:
-        tqdm.write(f"{clip}: no audio file {os.path.join(audio_folder, clip)}.{{{','.join(e[1:] for e in AUDIO_EXTENSIONS)}}}")
+        bar.write(f"{clip}: no audio file {os.path.join(audio_folder, clip)}.{{{','.join(e[1:] for e in AUDIO_EXTENSIONS)}}}")
         without_audio.append(clip)
         continue
     start = time.perf_counter()
@@ -56,23 +56,23 @@ for pose_path in tqdm(pose_files, desc='music', unit='clip'):
             raise InputError(f"{pose_path}: fps is {fps}, not a frame rate")
         samples, sr = load_audio(audio_path, sr=None)
     except InputError as e:
-        tqdm.write(str(e))
+        bar.write(str(e))
         failed.append(clip)
         continue
     audio_s, dance_s = len(samples) / sr, n_frames / fps
     if audio_s < dance_s - max_short_s:
-        tqdm.write(f"{audio_path}: audio is {audio_s:.2f} s, shorter than its dance ({dance_s:.2f} s, "
-                   f"{n_frames} frames at {fps:g} fps) by more than {max_short_s:g} s")
+        bar.write(f"{audio_path}: audio is {audio_s:.2f} s, shorter than its dance ({dance_s:.2f} s, "
+                  f"{n_frames} frames at {fps:g} fps) by more than {max_short_s:g} s")
         failed.append(clip)
         continue
     if abs(audio_s - dance_s) >= 0.5 / fps:
-        tqdm.write(f"{clip}: audio {audio_s:.2f} s, dance {dance_s:.2f} s: audio "
-                   f"{'padded with silence' if audio_s < dance_s else 'cut'} to the dance")
+        bar.write(f"{clip}: audio {audio_s:.2f} s, dance {dance_s:.2f} s: audio "
+                  f"{'padded with silence' if audio_s < dance_s else 'cut'} to the dance")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter('always')
         features = music_features(samples, sr, fps, n_frames=n_frames)
     for w in caught:
-        tqdm.write(f"{audio_path}: {w.message}")
+        bar.write(f"{audio_path}: {w.message}")
     save_music(data_dir(dataset, 'music', clip + '.npz'), features, sr=analysis_rate(fps)[0], audio=audio_path,
              settings=json.dumps(settings))
     written += 1

@@ -22,13 +22,13 @@ import time
 import numpy as np
 import torch
 import torch.nn.functional as F
-from tqdm import tqdm
 
 from l2d.config import configure
 from l2d.io import InputError, atomic_path, data_dir, out_dir
 from l2d.audio import load_music, music_matrix
 from l2d.moves import load_moves, moves_file, music_windows
 from l2d.processes import start_processes
+from l2d.progress import progress
 from models.dancer import Dancer
 
 dataset = 'demo'
@@ -209,7 +209,7 @@ for epoch in range(first_epoch, epochs + 1):
     batches = [order[i:i + batch_size] for i in range(0, len(order), batch_size)]
     started = time.time()
     totals = torch.zeros(3, dtype=torch.float64, device=device)  # loss sum, correct, clips
-    bar = tqdm(batches, desc=f"epoch {epoch}/{epochs}", unit='batch', disable=not master, leave=False)
+    bar = progress(batches, desc=f"epoch {epoch}/{epochs}", unit='batch', disable=not master, leave=False)
     for batch in bar:
         used = int((labels[batch] >= 0).any(0).nonzero().max()) + 1  # drop the padding every sequence has
         x, p, y = (t[batch][:, :used].to(device) for t in (music, previous, labels))
