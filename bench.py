@@ -472,8 +472,8 @@ Made by `python bench.py {' '.join(sys.argv[1:])}` on {time.strftime('%Y-%m-%d %
 `{json.dumps(settings)}`.
 
 Every figure is the value on all test dances, then its 95 % bootstrap interval over test dances ({resamples}
-resamples of the dances with replacement, seed {seed}). **A difference that falls inside the interval is no
-difference.**
+resamples of the dances with replacement, seed {seed}).
+**A difference that falls inside the interval is no difference.**
 
 ## Beats
 
