@@ -23,7 +23,7 @@ the audio library's one-off start-up (its compiled functions) is paid before the
 Writes out/<dataset>/report.md (tables, targets of issue 12 per dancer, how each row was made), report.json (every
 number, per dance), beats.png (music beats over the motion-speed curves of one test song), kinetic.png (kinetic
 features and root speed per segment, real vs generated) and compare.mp4 (real beside the first generated dancer,
-with the song, the first `video_s` seconds).
+with the song, the first `video_s` seconds; `video_dancer`).
 
     python bench.py --dataset=demo
     python bench.py --dataset=dance_with_melody --dancers=dancer,gan
@@ -58,6 +58,7 @@ segment_s = 5.0  # feature segments: FID, diversity and style accuracy compare s
 resamples = 1000  # bootstrap resamples of the test dances for every interval
 seed = 0
 video = True  # compare.mp4
+video_dancer = 'dancer'  # shown beside the real dance in compare.mp4 (if not benchmarked: the first one that was)
 video_s = 20.0  # seconds of compare.mp4
 settings = configure(globals())
 
@@ -383,7 +384,7 @@ save_figure(fig, 'beats.png')
 
 # Kinetic features per segment, real vs generated: kinetic energy, acceleration (both smoothed), root speed.
 fig, axes = plt.subplots(1, 3, figsize=(13, 3.4))
-for name in [*main_names, 'jittered', 'frozen']:
+for name in [*main_names, 'jittered']:
     k = np.concatenate([features[name][c][0] for c in clips])
     energy = feature_group(k, KINETIC_GROUPS, 'horizontal_energy') + feature_group(k, KINETIC_GROUPS,
                                                                                     'vertical_energy')
@@ -400,11 +401,11 @@ axes[1].set_xlabel('log10 mean acceleration (torso lengths / s^2)')
 axes[2].set_xlabel('mean root speed (torso lengths / s)')
 axes[0].legend(fontsize=7)
 fig.suptitle(f"{dataset}: whole-motion kinetic features of {segment_s:g}-s test segments "
-             f"({KINETIC_SMOOTH_S:g}-s smoothing; controls dotted)", fontsize=9)
+             f"({KINETIC_SMOOTH_S:g}-s smoothing; the jittered control dotted)", fontsize=9)
 save_figure(fig, 'kinetic.png')
 
 first_audio = find_media(data_dir(dataset, 'audio'), first_clip, AUDIO_EXTENSIONS)
-shown_dancers = [n for n in generated_names if n != 'random_moves'] or generated_names
+shown_dancers = [n for n in generated_names if n == video_dancer] or generated_names
 if video and shown_dancers and first_audio:
     from l2d.render import write_animation
     shown_name, n_shown = shown_dancers[0], int(round(video_s * fps))

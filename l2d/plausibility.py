@@ -1,7 +1,8 @@
 """Is a generated dancer a plausible body? Bone-length and joint-angle statistics against real poses.
 
-All functions take normalised poses (``l2d.norm.normalize``: MidHip-centred, torso-length units) as numpy
-arrays ``(..., 15, 2)`` and return plain floats, so scripts can print them and store them in JSON.
+All functions take poses in torso lengths as numpy arrays ``(..., 15, 2)``: ``l2d.norm.normalize``'s MidHip-centred
+ones or ``l2d.metrics.in_torso_lengths``' with the root kept (bone lengths and angles do not see where the body is),
+and return plain floats, so scripts can print them and store them in JSON.
 """
 import itertools
 
