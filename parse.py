@@ -173,16 +173,15 @@ def parse_all(clips):
 start_time, start_cpu_s = time.perf_counter(), time.process_time()
 n_parsed = n_frames = n_read = n_nonfinite = 0
 results = parse_all(clips)
-bar = progress(total=sum(len(paths) for _, paths in clips), unit='frame', desc='parse')
-for result in results:
-    for line in result['lines']:
-        bar.write(line)
-    bar.update(result['files'])
-    n_read += result['read']
-    n_nonfinite += result['nonfinite']
-    n_parsed += result['frames'] > 0
-    n_frames += result['frames']
-bar.close()
+with progress(total=sum(len(paths) for _, paths in clips), unit='frame', desc='parse') as bar:
+    for result in results:
+        for line in result['lines']:
+            bar.write(line)
+        bar.update(result['files'])
+        n_read += result['read']
+        n_nonfinite += result['nonfinite']
+        n_parsed += result['frames'] > 0
+        n_frames += result['frames']
 
 elapsed_s = time.perf_counter() - start_time
 cpu_s = time.process_time() - start_cpu_s + sum(resource.getrusage(resource.RUSAGE_CHILDREN)[:2])

@@ -17,6 +17,7 @@ import json
 import os
 import re
 import tempfile
+import zipfile
 
 import numpy as np
 
@@ -230,7 +231,7 @@ def load_poses(path):
     try:
         with np.load(path, allow_pickle=False) as z:
             d = {k: z[k] for k in z.files}
-    except (OSError, ValueError, EOFError) as e:
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as e:
         raise InputError(f"{path}: not a readable pose file (damaged .npz: {str(e).splitlines()[0] if str(e) else type(e).__name__})")
     if 'poses' not in d or d['poses'].ndim != 3 or d['poses'].shape[1:] != (15, 2):
         raise InputError(f"{path}: no (T, 15, 2) 'poses' array")
