@@ -20,7 +20,8 @@ from l2d.io import InputError, atomic_path, data_dir, load_poses, out_dir, save_
 from l2d.norm import normalize
 from l2d.processes import start_processes
 from l2d.plausibility import body_check
-from l2d.skeleton import BONE_SIDES, BONES, bone_lengths, mirror
+from l2d.plots import save_loss_plot
+from l2d.skeleton import BONE_SIDES, BONES, mirror
 from models.gan import PoseCritic, PoseGenerator, gradient_penalty, sample_latents
 
 dataset = 'demo'
@@ -148,29 +149,15 @@ def save_samples(path, poses, columns=8):
     plt.close(fig)
 
 
-def save_loss_plot(path):
-    import matplotlib
-    matplotlib.use('Agg')
-    import matplotlib.pyplot as plt
-    steps = [h['step'] for h in history]
-    fig, ax = plt.subplots(figsize=(7, 4))
-    for key in ('wasserstein', 'loss_g', 'gp'):
-        ax.plot(steps, [h[key] for h in history], label=key)
-    ax.set_xlabel('generator step')
-    ax.legend()
-    ax.grid(alpha=0.3)
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, dpi=80)
-    plt.close(fig)
-
-
 def save_checkpoint(check=None):
     with atomic_path(ckpt_path) as tmp:
         torch.save({'settings': settings, 'model_args': model_args, 'step': step, 'world_size': world,
                     'generator': generator.state_dict(), 'critic': critic.state_dict(),
                     'opt_g': opt_g.state_dict(), 'opt_d': opt_d.state_dict(), 'history': history,
-                    'real_bone_lengths': torch.from_numpy(bone_lengths(real).mean(0)),
                     'body_check_untrained': check_untrained, 'body_check': check}, tmp)
+
+
+LOSS_KEYS = ('wasserstein', 'loss_g', 'gp')
 
 
 # ---- training ---------------------------------------------------------------------------------------------------
@@ -211,7 +198,7 @@ while step < max_steps:
         save_samples(os.path.join(out, f'samples_{step}.png'), generated_poses(32, fixed_samples_seed))
     if master and step % ckpt_every == 0 and step < max_steps:
         save_checkpoint()
-        save_loss_plot(os.path.join(out, 'losses.png'))
+        save_loss_plot(os.path.join(out, 'losses.png'), history, LOSS_KEYS, 'generator step')
 progress.close()
 
 # ---- the end: samples, loss plot, body check --------------------------------------------------------------------
@@ -223,7 +210,7 @@ if master:
     save_checkpoint(check)
     save_samples(os.path.join(out, f'samples_{step}.png'), generated_poses(32, fixed_samples_seed))
     if history:
-        save_loss_plot(os.path.join(out, 'losses.png'))
+        save_loss_plot(os.path.join(out, 'losses.png'), history, LOSS_KEYS, 'generator step')
     save_json(os.path.join(out, 'body_check.json'), {'settings': settings, 'step': step, 'trained': check,
                                                      'untrained': check_untrained, 'independent_joints': check_noise,
                                                      'training_poses': len(real)})

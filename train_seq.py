@@ -3,16 +3,20 @@
 Reads the training clips' poses and music features (data/<dataset>/poses/, music/ from process_waves.py,
 meta.json for the style labels) and the frozen pose generator of train_pose.py (out/<dataset>/gan_pose/ckpt.pt).
 models.gan.SeqGenerator turns an initial latent, per-frame noise, the music of each frame and optionally the style
-into latent shifts, summed over time and decoded by the pose generator. models.gan.SeqCritic (hinge loss) judges
-(dance, music) pairs: real dances with their own music against generated dances and against real dances paired
-with the wrong music (another song, or the same song shifted off the beat), so a dance that moves well but ignores
-the music loses. The generator dances `rollout` windows in a row from a random start, and two losses beside the
-critic's keep it dancing for a whole song: each window's per-joint speed and size of moves match the real dances',
-and the latents it visits stay spread over the pose GAN's inputs. With styles, a music -> style classifier trains
-alongside, to pick a style for a new song.
+into latent shifts, summed over time and decoded by the pose generator, and into the root's velocity (the dancer's
+travel, trained against the real dances' MidHip tracks smoothed over `root_smooth_s`). models.gan.SeqCritic (hinge
+loss) judges (dance, root velocity, music) triples: real dances with their own music against generated dances and
+against real dances paired with the wrong music (another song, or the same song shifted off the beat), so a dance
+that moves well but ignores the music loses. The generator dances `rollout` windows in a row from a random start,
+and three losses beside the critic's keep it dancing for a whole song and on the beat of any song: each window's
+per-joint speed, size of moves and root speed match the real dances'; the latents it visits stay spread over the
+pose GAN's inputs; and the dance slows down on the music's beats (models.gan.beat_speed_ratio, after Bailando's beat
+reward), which ties the moves to the beat indicator that every song's features carry, not to the training songs'
+sound. With styles, a music -> style classifier trains alongside, to pick a style for a new song.
 
-Writes out/<dataset>/gan_seq/: ckpt.pt (everything generate_dance needs, plus optimisers and settings; training
-resumes from it), losses.png, and sample_<step>.mp4 (a generated dance with its music).
+Writes out/<dataset>/gan_seq/: ckpt.pt (everything generate_dance needs, the placement on the training dancers'
+floor (l2d.norm.placement), optimisers and settings; training resumes from it, with the same settings except those
+of RESUMABLE_CHANGES), losses.png, and sample_<step>.mp4 (a generated dance with its music).
 
     python train_seq.py --dataset=demo
     torchrun --nproc_per_node=2 train_seq.py          # same global batch, split over the processes (DDP)
@@ -20,6 +24,7 @@ resumes from it), losses.png, and sample_<step>.mp4 (a generated dance with its 
 import os
 
 import numpy as np
+import scipy.ndimage
 import torch
 import torch.nn.functional as F
 from tqdm import tqdm
@@ -28,11 +33,13 @@ from l2d.config import configure
 from l2d.io import (AUDIO_EXTENSIONS, InputError, atomic_path, data_dir, find_media, load_meta, load_poses, out_dir,
                     split_clips)
 from l2d.audio import load_music
-from l2d.norm import normalize
+from l2d.metrics import MOTION_BEAT_SIGMA_S
+from l2d.norm import normalize, place, placement
+from l2d.plots import save_loss_plot
 from l2d.processes import start_processes
-from l2d.skeleton import MIDHIP, NUM_JOINTS, bone_lengths, mirror
-from models.gan import (PoseGenerator, SeqCritic, SeqGenerator, StyleClassifier, generate_dance, motion_statistics,
-                        music_inputs, sample_latents)
+from l2d.skeleton import MIDHIP, NUM_JOINTS, mirror
+from models.gan import (PoseGenerator, SeqCritic, SeqGenerator, StyleClassifier, beat_speed_ratio, generate_dance,
+                        motion_statistics, music_inputs, sample_latents)
 
 dataset = 'demo'
 pose_ckpt = ''            # the pose GAN's checkpoint ('' = out/<dataset>/gan_pose/ckpt.pt)
@@ -48,18 +55,20 @@ use_style = True          # condition on the meta.json labels (and train a music
 style_dim = 8
 batch_size = 16           # global batch: split over torchrun processes
 max_steps = 600           # generator steps
-critic_steps = 1          # critic steps per generator step (hinge loss, spectrally normalised critic)
+critic_steps = 1          # critic steps per generator step (hinge loss, spectrally normalised critic; 0: the
+                          # generator learns from the side losses alone, against an untrained critic)
 mismatch_weight = 0.5     # share of the critic's fake side taken by real dances paired with the wrong music
 same_song_mismatch = 0.5  # of those, the share whose music is the same song shifted by part of a beat
-smooth_weight = 0.0       # the paper's smoothness loss: mean squared joint step between frames (torso lengths)
-shift_weight = 0.0        # the paper's shift-size loss: mean squared latent shift per frame
 latent_weight = 1.0       # keep the latents the walk visits spread over the sphere as the pose GAN's inputs were
                           # (mean 0, second moment I), so its poses are as varied as the real ones; without it the walk
                           # settles where the pose generator draws frontal, outstretched bodies
-motion_weight = 1.0       # match the real dances' per-joint speed and size of moves (log ratio squared): the critic
-                          # alone lets the walk settle for small moves
+motion_weight = 1.0       # match the real dances' per-joint speed, size of moves and root speed (log ratio squared):
+                          # the critic alone lets the walk settle for small moves
+beat_weight = 1.0         # slow down on the music's beats: mean speed on the beats / mean speed of the window
 diversity_weight = 1.0    # reward for two dances to the same music differing (mode seeking; the data has one dance
 diversity_cap = 0.1       # per song, so nothing else asks for it), up to this mean joint distance (torso lengths)
+root_smooth_s = 0.2       # the real root tracks are smoothed over this (Gaussian full width at half maximum, s)
+                          # before their velocity is taken: a detector's frame-to-frame jitter is not travel
 learning_rate = 1e-4      # generator
 critic_learning_rate = 4e-4  # a faster critic (two time-scale update rule) in place of several critic steps
 beta1 = 0.5
@@ -74,6 +83,12 @@ seed = 1337
 device = 'auto'           # 'auto' (CUDA when available), 'cpu', 'cuda', 'cuda:1', ...
 cpu_threads = 1           # torch threads per process on CPU (small networks lose more to thread sync than they gain)
 settings = configure(globals())
+# Settings a resumed run may change: how long it trains, what it writes and where it runs. Every other setting (data,
+# networks, losses, optimisers) must be the one the checkpoint was trained with.
+RESUMABLE_CHANGES = ('max_steps', 'sample_every', 'sample_seconds', 'ckpt_every', 'log_every', 'resume', 'device',
+                     'cpu_threads')
+LOSS_KEYS = ('loss_d', 'loss_g', 'real_vs_fake', 'real_vs_mismatch', 'style_loss', 'move_size', 'beat_speed')
+STEP, SIZE = 0, 1  # rows of models.gan.motion_statistics: mean frame-to-frame step, size of moves
 
 # ---- processes and device ----------------------------------------------------------------------------------------
 device, rank, world = start_processes(device, cpu_threads)
@@ -88,39 +103,42 @@ out = out_dir(dataset, 'gan_seq')
 ckpt_path = os.path.join(out, 'ckpt.pt')
 pose_ckpt_path = pose_ckpt or out_dir(dataset, 'gan_pose', 'ckpt.pt')
 
-# ---- data: training dances (normalised) with their music ---------------------------------------------------------
+# ---- data: training dances (normalised) with their root velocities and music --------------------------------------
 meta = load_meta(dataset)
-dances, songs, labels, periods, roots, scales, fps = [], [], [], [], [], [], None
+dances, root_velocities, songs, beats, labels, periods, pixel_dances, fps = [], [], [], [], [], [], [], None
 for clip in split_clips(dataset, 'train'):
     pose_path, music_path = data_dir(dataset, 'poses', clip + '.npz'), data_dir(dataset, 'music', clip + '.npz')
     try:
-        pose_file, music = load_poses(pose_path), load_music(music_path)
-        if abs(pose_file['fps'] - float(music['fps'])) > 1e-3:
-            raise InputError(f"{music_path}: {music['fps']} fps, but the poses have {pose_file['fps']}")
+        pose_file, features = load_poses(pose_path), load_music(music_path)
+        if abs(pose_file['fps'] - float(features['fps'])) > 1e-3:
+            raise InputError(f"{music_path}: {features['fps']} fps, but the poses have {pose_file['fps']}")
         if fps is not None and abs(pose_file['fps'] - fps) > 1e-3:
             raise InputError(f"{pose_path}: {pose_file['fps']} fps, but the other clips have {fps}")
-        n = min(len(pose_file['poses']), len(music['beats']))
+        n = min(len(pose_file['poses']), len(features['beats']))
         if n < seq_len * rollout:
             raise InputError(f"{pose_path}: {n} frames, shorter than seq_len * rollout = {seq_len * rollout}")
         normed, root, scale = normalize(pose_file['poses'][:n])
-        song = music_inputs(music, n)
+        song = music_inputs(features, n)
     except InputError as e:
         print(f"{e}; skipped")
         continue
     except (KeyError, ValueError) as e:
         print(f"{pose_path} / {music_path}: {e}; skipped")
         continue
-    if not np.isfinite(normed).all():
+    if not (np.isfinite(normed).all() and np.isfinite(root).all()):
         print(f"{pose_path}: non-finite poses; skipped")
         continue
     fps = pose_file['fps']
-    beat_frames = np.flatnonzero(music['beats'][:n] > 0.5)
+    sigma = root_smooth_s * fps / (2 * np.sqrt(2 * np.log(2)))
+    smooth_root = scipy.ndimage.gaussian_filter1d(root.astype(np.float64), sigma, axis=0, mode='nearest')
+    beat_frames = np.flatnonzero(features['beats'][:n] > 0.5)
     dances.append(normed)
+    root_velocities.append((np.gradient(smooth_root, axis=0) / scale).astype(np.float32))
     songs.append(song)
+    beats.append(np.asarray(features['beats'][:n] > 0.5, np.float32))
     labels.append(meta['clips'][clip].get('label'))
     periods.append(float(np.median(np.diff(beat_frames))) if len(beat_frames) > 1 else fps / 2)
-    roots.append(np.median(root, 0))
-    scales.append(scale)
+    pixel_dances.append(pose_file['poses'][:n])
 if not dances:
     raise SystemExit(f"error: no training clip of {dataset} has both poses and music features "
                      f"(run parse.py and process_waves.py first)")
@@ -131,14 +149,18 @@ if use_style and not style_on and master:
 all_music = np.concatenate(songs)
 music_mean = torch.from_numpy(all_music.mean(0))
 music_std = torch.from_numpy(all_music.std(0)).clamp_min(1e-3)
-if mirror_poses:  # a mirrored dancer dances to the same music
+if mirror_poses:  # a mirrored dancer dances to the same music, travelling the other way
     dances += [mirror(d) for d in dances]
-    songs, labels, periods = songs * 2, labels * 2, periods * 2
+    root_velocities += [v * np.array([-1, 1], np.float32) for v in root_velocities]
+    songs, beats, labels, periods = songs * 2, beats * 2, labels * 2, periods * 2
 dance_t = [torch.from_numpy(d).to(device) for d in dances]
+root_t = [torch.from_numpy(v).to(device) for v in root_velocities]
 song_t = [((torch.from_numpy(s) - music_mean) / music_std).to(device) for s in songs]
+beat_t = [torch.from_numpy(b).to(device) for b in beats]
 style_t = torch.tensor([styles.index(label) if style_on else 0 for label in labels], device=device)
 span = seq_len * rollout  # frames per training sequence
 n_starts = np.array([len(d) - span + 1 for d in dances])
+beat_sigma_frames = MOTION_BEAT_SIGMA_S * fps
 if master:
     print(f"{len(dances)} training dances ({int(sum(len(d) for d in dances))} frames)"
           + (f", styles {styles}" if style_on else ""))
@@ -167,17 +189,38 @@ betas = (beta1, beta2)
 opt_g = torch.optim.Adam(seq_g.parameters(), lr=learning_rate, betas=betas)
 opt_d = torch.optim.Adam(critic.parameters(), lr=critic_learning_rate, betas=betas)
 opt_c = torch.optim.Adam(classifier.parameters(), lr=1e-3) if style_on else None
-real_windows = torch.cat([d[:len(d) // seq_len * seq_len].view(-1, seq_len, *d.shape[1:]) for d in dance_t])
-critic.set_motion_stats(real_windows)
+
+
+def whole_windows(tensors):
+    """Consecutive seq_len-frame windows of each training sequence (N, ...) -> (W, seq_len, ...)."""
+    return torch.cat([x[:len(x) // seq_len * seq_len].view(-1, seq_len, *x.shape[1:]) for x in tensors])
+
+
+real_windows, real_root_windows = whole_windows(dance_t), whole_windows(root_t)
+critic.set_motion_stats(real_windows, real_root_windows)
 real_motion = motion_statistics(real_windows)
+real_root_speed = real_root_windows.norm(dim=-1).mean()
+real_beat_speed = beat_speed_ratio(real_windows + real_root_windows.cumsum(1)[:, :, None], whole_windows(beat_t),
+                                   beat_sigma_frames).mean()
 moving_joints = torch.arange(NUM_JOINTS, device=device) != MIDHIP  # MidHip is the fixed origin
+if master:
+    print(f"real dances: root speed {real_root_speed.item() * fps:.3f} torso lengths/s, speed on the beats "
+          f"{real_beat_speed.item():.2f}x their mean speed")
 step, history = 0, []
 if resume and os.path.isfile(ckpt_path):
     ckpt = torch.load(ckpt_path, map_location=device)
-    if (ckpt['seq_g_args'], ckpt['critic_args'], ckpt['styles']) != (seq_g_args, critic_args, styles if style_on
-                                                                      else []):
-        raise SystemExit(f"error: {ckpt_path} was trained with other models or styles: use --resume=False "
-                         f"to start again")
+    changed = sorted(k for k in settings if k not in RESUMABLE_CHANGES
+                     and ckpt.get('settings', {}).get(k, '(unset)') != settings[k])
+    if changed:
+        raise SystemExit(f"error: {ckpt_path} was trained with other settings ("
+                         + ', '.join(f"{k}={ckpt.get('settings', {}).get(k, '(unset)')!r}, now {settings[k]!r}"
+                                     for k in changed) + "): use them again, or --resume=False to start again")
+    if ckpt['styles'] != (styles if style_on else []):
+        raise SystemExit(f"error: {ckpt_path} was trained with styles {ckpt['styles']}, the data now has "
+                         f"{styles if style_on else []}: use --resume=False to start again")
+    if any(not torch.equal(v, pose_g.state_dict()[k].to(v.device)) for k, v in ckpt['pose_g'].items()):
+        raise SystemExit(f"error: {ckpt_path} walks another pose generator than {pose_ckpt_path}'s: use "
+                         f"--resume=False to start again")
     try:
         seq_g.load_state_dict(ckpt['seq_g'])
         critic.load_state_dict(ckpt['critic'])
@@ -195,41 +238,22 @@ if resume and os.path.isfile(ckpt_path):
 seq_g_ddp = DDP(seq_g) if ddp else seq_g
 critic_ddp = DDP(critic) if ddp else critic
 classifier_ddp = DDP(classifier) if ddp and style_on else classifier
+floor = placement(pixel_dances)
 
 
 def checkpoint():
-    """Everything generate_dance needs (see models.gan), plus the training state."""
+    """Everything generate_dance and models.dancers need (see models.gan), plus the training state."""
     return {'settings': settings, 'step': step, 'world_size': world, 'fps': fps, 'styles': styles if style_on else [],
-            'pose_ckpt': pose_ckpt_path, 'pose_g_args': pose_state['model_args'], 'pose_g': pose_g.state_dict(),
+            'pose_g_args': pose_state['model_args'], 'pose_g': pose_g.state_dict(),
             'seq_g_args': seq_g_args, 'seq_g': seq_g.state_dict(), 'critic_args': critic_args,
             'critic': critic.state_dict(), 'classifier': classifier.state_dict() if style_on else None,
             'opt_g': opt_g.state_dict(), 'opt_d': opt_d.state_dict(), 'opt_c': opt_c.state_dict() if style_on else None,
-            'music_mean': music_mean, 'music_std': music_std, 'history': history,
-            'real_bone_lengths': torch.from_numpy(bone_lengths(np.concatenate(dances)).mean(0)),
-            # where eval.py puts a dancer in pixels: the training videos' median MidHip and torso length
-            'root': torch.tensor(np.median(roots, 0)), 'scale': float(np.median(scales))}
+            'music_mean': music_mean, 'music_std': music_std, 'history': history, 'placement': floor}
 
 
 def save_checkpoint():
     with atomic_path(ckpt_path) as tmp:
         torch.save(checkpoint(), tmp)
-
-
-def save_loss_plot(path):
-    import matplotlib
-    matplotlib.use('Agg')
-    import matplotlib.pyplot as plt
-    steps = [h['step'] for h in history]
-    fig, ax = plt.subplots(figsize=(7, 4))
-    for key in ('loss_d', 'loss_g', 'real_vs_fake', 'real_vs_mismatch', 'style_loss', 'move_size'):
-        if history and key in history[0]:
-            ax.plot(steps, [h[key] for h in history], label=key)
-    ax.set_xlabel('generator step')
-    ax.legend()
-    ax.grid(alpha=0.3)
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, dpi=80)
-    plt.close(fig)
 
 
 sample_clips = split_clips(dataset, 'test') or split_clips(dataset, 'train')
@@ -240,20 +264,21 @@ def save_sample(path):
     from l2d.render import write_animation
     clip = sample_clips[0]
     try:
-        music = load_music(data_dir(dataset, 'music', clip + '.npz'))
+        features = load_music(data_dir(dataset, 'music', clip + '.npz'))
     except InputError as e:
         print(f"{e}; no sample")
         return
-    n = min(len(music['beats']), int(sample_seconds * fps))
-    dance = generate_dance(checkpoint(), music, n, seed, device=device)
+    n = min(len(features['beats']), int(sample_seconds * fps))
+    normed, root_tl = generate_dance(checkpoint(), features, n, seed, device=device)
     audio = find_media(data_dir(dataset, 'audio'), clip, AUDIO_EXTENSIONS)
-    write_animation(path, [dance], fps, music_path=audio, titles=[f'GAN dance to {clip}, step {step}'])
+    write_animation(path, [place(normed, root_tl, floor)], fps, music_path=audio,
+                    titles=[f'GAN dance to {clip}, step {step}'])
 
 
 def draw_windows(rng, n):
-    """n random training sequences of `span` frames: dance (n, span, 15, 2), music (n, span, F), style (n,), music
-    of the wrong kind (n, span, F): another song's, or (same_song_mismatch of them) the same song's shifted by
-    0.3-0.7 of a beat."""
+    """n random training sequences of `span` frames: dance (n, span, 15, 2), root velocity (n, span, 2), music
+    (n, span, F), beats (n, span) 0/1, style (n,), music of the wrong kind (n, span, F): another song's, or
+    (same_song_mismatch of them) the same song's shifted by 0.3-0.7 of a beat."""
     clip = torch.multinomial(torch.from_numpy(n_starts / n_starts.sum()), n, True, generator=rng).numpy()
     start = (torch.rand(n, generator=rng).numpy() * n_starts[clip]).astype(int)
     other = (clip + 1 + (torch.rand(n, generator=rng).numpy() * (len(dances) - 1)).astype(int)) % len(dances)
@@ -263,10 +288,11 @@ def draw_windows(rng, n):
     shifted = np.where(start + shift < n_starts[clip], start + shift, start - shift)
     wrong = [song_t[c][s:s + span] if ok and 0 <= s else song_t[o][os_:os_ + span]
              for c, s, ok, o, os_ in zip(clip, shifted, same, other, other_start)]
-    return (torch.stack([dance_t[c][s:s + span] for c, s in zip(clip, start)]),
-            torch.stack([song_t[c][s:s + span] for c, s in zip(clip, start)]),
-            style_t[torch.from_numpy(clip).to(device)] if style_on else None,
-            torch.stack(wrong))
+
+    def cut(tensors):
+        return torch.stack([tensors[c][s:s + span] for c, s in zip(clip, start)])
+    return (cut(dance_t), cut(root_t), cut(song_t), cut(beat_t),
+            style_t[torch.from_numpy(clip).to(device)] if style_on else None, torch.stack(wrong))
 
 
 def windows(x):
@@ -274,62 +300,82 @@ def windows(x):
     return x.reshape(len(x) * rollout, seq_len, *x.shape[2:])
 
 
-def judge(net, dances, music, style):
-    """Critic scores (B * rollout,) of the windows of dances (B, span, 15, 2) with music (B, span, F)."""
-    return net(windows(dances), windows(music), None if style is None else style.repeat_interleave(rollout))
+def judge(net, dances, root_velocity, music, style):
+    """Critic scores (B * rollout,) of the windows of dances (B, span, 15, 2) travelling at root_velocity
+    (B, span, 2) with music (B, span, F)."""
+    return net(windows(dances), windows(root_velocity), windows(music),
+               None if style is None else style.repeat_interleave(rollout))
 
 
 def fake_dances(rng, music, style, net, z0=None):
-    """Generated dances (B, T, 15, 2), their latents (B, T, z_dim) and latent shifts (B, T, z_dim) for music
-    windows (B, T, F)."""
+    """Generated dances (B, T, 15, 2), their root velocities (B, T, 2) and latents (B, T, z_dim) for music windows
+    (B, T, F)."""
     z0 = sample_latents(len(music), z_dim, rng, device) if z0 is None else z0
     noise = torch.randn(*music.shape[:2], noise_dim, generator=rng).to(device)
     dance_code = torch.randn(len(music), code_dim, generator=rng).to(device)
-    latents = net(z0, music, noise, dance_code, style)
+    latents, root_velocity = net(z0, music, noise, dance_code, style)
     poses = pose_g(latents.reshape(-1, z_dim)).view(*music.shape[:2], -1, 2)
-    return poses, latents, torch.diff(torch.cat([z0[:, None], latents], 1), dim=1)
+    return poses, root_velocity, latents
+
+
+def per_window(x):
+    """Sequences (B, span, ...) -> their rollout windows as a list of (B, seq_len, ...)."""
+    return x.view(len(x), rollout, seq_len, *x.shape[2:]).unbind(1)
 
 
 # ---- training ---------------------------------------------------------------------------------------------------
 progress = tqdm(total=max_steps, initial=step, disable=not master, desc='sequence GAN')
+half = local_batch // 2
 while step < max_steps:
     # Noise and batches come from a generator seeded by (seed, step, rank): a resumed run repeats the same draws.
     rng = torch.Generator().manual_seed(seed * 1_000_003 + step * world + rank)
+    critic_record = {}
     for _ in range(critic_steps):
-        real, music, style, wrong = draw_windows(rng, local_batch)
+        real, real_root, music, _, style, wrong = draw_windows(rng, local_batch)
         with torch.no_grad():
-            fake, _, _ = fake_dances(rng, music, style, seq_g)
-        s_real, s_fake, s_wrong = judge(critic_ddp, torch.cat([real, fake, real]), torch.cat([music, music, wrong]),
+            fake, fake_root, _ = fake_dances(rng, music, style, seq_g)
+        s_real, s_fake, s_wrong = judge(critic_ddp, torch.cat([real, fake, real]),
+                                        torch.cat([real_root, fake_root, real_root]), torch.cat([music, music, wrong]),
                                         None if style is None else style.repeat(3)).split(local_batch * rollout)
         loss_d = (F.relu(1 - s_real).mean() + (1 - mismatch_weight) * F.relu(1 + s_fake).mean()
                   + mismatch_weight * F.relu(1 + s_wrong).mean())
         opt_d.zero_grad(set_to_none=True)
         loss_d.backward()
         opt_d.step()
+        if not torch.isfinite(loss_d):
+            raise SystemExit(f"error: the critic's loss became non-finite at step {step}; try a lower "
+                             f"--critic_learning_rate")
+        critic_record = {'loss_d': loss_d.item(), 'real_vs_fake': (s_real.mean() - s_fake.mean()).item(),
+                         'real_vs_mismatch': (s_real.mean() - s_wrong.mean()).item()}
     critic.requires_grad_(False)
-    # Each music window twice, from the same start but with different noise and dance codes: the diversity term
-    # pushes the two dances apart, which only the noise and the codes can do.
-    half = local_batch // 2
-    music, style = music[:half].repeat(2, 1, 1), None if style is None else style[:half].repeat(2)
-    fake, latents, shifts = fake_dances(rng, music, style, seq_g_ddp, sample_latents(half, z_dim, rng, device).repeat(2, 1))
-    loss_g = -judge(critic, fake, music, style).mean()
+    # The generator's own batch: each music window twice, from the same start but with different noise and dance
+    # codes. The diversity term pushes the two dances apart, which only the noise and the codes can do.
+    _, _, music, music_beats, style, _ = draw_windows(rng, half)
+    music, music_beats = music.repeat(2, 1, 1), music_beats.repeat(2, 1)
+    style = None if style is None else style.repeat(2)
+    fake, fake_root, latents = fake_dances(rng, music, style, seq_g_ddp,
+                                           sample_latents(half, z_dim, rng, device).repeat(2, 1))
+    loss_g = -judge(critic, fake, fake_root, music, style).mean()
     spread = (fake[:half] - fake[half:]).norm(dim=-1).mean()
     if diversity_weight:
         loss_g = loss_g - diversity_weight * spread.clamp(max=diversity_cap)
-    if smooth_weight:
-        loss_g = loss_g + smooth_weight * (fake[:, 1:] - fake[:, :-1]).pow(2).sum(-1).mean()
-    if shift_weight:
-        loss_g = loss_g + shift_weight * shifts.pow(2).sum(-1).mean()
     if latent_weight:
         flat = latents.reshape(-1, z_dim)
         second_moment = flat.T @ flat / len(flat)
         loss_g = loss_g + latent_weight * (flat.mean(0).pow(2).sum()
                                            + (second_moment - torch.eye(z_dim, device=device)).pow(2).sum()) / z_dim
     # Window by window: one lively window (the walk leaving its random start) must not excuse still ones after it.
+    # motion_ratio: (rollout, 2, 15) log(generated / real) of motion_statistics' rows STEP and SIZE per joint.
     motion_ratio = torch.stack([motion_statistics(w).clamp_min(1e-3).log() - real_motion.clamp_min(1e-3).log()
-                                for w in fake.view(len(fake), rollout, seq_len, *fake.shape[2:]).unbind(1)])
+                                for w in per_window(fake)])
+    root_ratio = torch.stack([w.norm(dim=-1).mean().clamp_min(1e-5).log() - real_root_speed.clamp_min(1e-5).log()
+                              for w in per_window(fake_root)])
     if motion_weight:
-        loss_g = loss_g + motion_weight * motion_ratio.pow(2).mean()
+        loss_g = loss_g + motion_weight * (motion_ratio.pow(2).mean() + root_ratio.pow(2).mean())
+    whole_motion = fake + torch.cat([w.cumsum(1) for w in per_window(fake_root)], 1)[:, :, None]
+    beat_speed = beat_speed_ratio(windows(whole_motion), windows(music_beats), beat_sigma_frames).mean()
+    if beat_weight:
+        loss_g = loss_g + beat_weight * beat_speed
     opt_g.zero_grad(set_to_none=True)
     loss_g.backward()
     opt_g.step()
@@ -340,35 +386,36 @@ while step < max_steps:
         opt_c.zero_grad(set_to_none=True)
         loss_c.backward()
         opt_c.step()
-    if not (torch.isfinite(loss_d) and torch.isfinite(loss_g)):
-        raise SystemExit(f"error: losses became non-finite at step {step} (loss_d={loss_d.item()}, "
-                         f"loss_g={loss_g.item()}); try a lower --learning_rate")
+    if not torch.isfinite(loss_g):
+        raise SystemExit(f"error: the generator's loss became non-finite at step {step}; try a lower "
+                         f"--learning_rate")
     step += 1
     progress.update()
     if master and (step % log_every == 0 or step == max_steps):
-        record = {'step': step, 'loss_d': loss_d.item(), 'loss_g': loss_g.item(),
-                  'real_vs_fake': (s_real.mean() - s_fake.mean()).item(),
-                  'real_vs_mismatch': (s_real.mean() - s_wrong.mean()).item(), 'diversity': spread.item(),
-                  # generated / real size of moves in the last window, mean over joints (1: as much as the dancers)
-                  'move_size': motion_ratio[-1, 1].exp()[moving_joints].mean().item()}
+        record = {'step': step, 'loss_g': loss_g.item(), **critic_record, 'diversity': spread.item(),
+                  # generated / real size of moves in the last window of the rollout (the farthest from the random
+                  # start), mean over the moving joints (1: as much as the dancers)
+                  'move_size': motion_ratio[-1, SIZE].exp()[moving_joints].mean().item(),
+                  'root_speed': root_ratio[-1].exp().item(), 'beat_speed': beat_speed.item()}
         if style_on:
             record['style_loss'] = loss_c.item()
             record['style_accuracy'] = (logits.argmax(1) == style).float().mean().item()
         history.append(record)
-        progress.set_postfix(d=f"{record['loss_d']:.3f}", g=f"{record['loss_g']:.3f}",
-                             mismatch=f"{record['real_vs_mismatch']:.3f}", diversity=f"{record['diversity']:.3f}")
+        progress.set_postfix(d=f"{record.get('loss_d', float('nan')):.3f}", g=f"{record['loss_g']:.3f}",
+                             size=f"{record['move_size']:.2f}", beat=f"{record['beat_speed']:.2f}",
+                             diversity=f"{record['diversity']:.3f}")
     if master and sample_every and step % sample_every == 0 and step < max_steps:
         save_sample(os.path.join(out, f'sample_{step}.mp4'))
     if master and step % ckpt_every == 0 and step < max_steps:
         save_checkpoint()
-        save_loss_plot(os.path.join(out, 'losses.png'))
+        save_loss_plot(os.path.join(out, 'losses.png'), history, LOSS_KEYS, 'generator step')
 progress.close()
 
 # ---- the end: checkpoint, loss plot, a sample dance --------------------------------------------------------------
 if master:
     save_checkpoint()
     if history:
-        save_loss_plot(os.path.join(out, 'losses.png'))
+        save_loss_plot(os.path.join(out, 'losses.png'), history, LOSS_KEYS, 'generator step')
     if sample_seconds > 0:
         save_sample(os.path.join(out, f'sample_{step}.mp4'))
     print(f"wrote {out}")

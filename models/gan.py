@@ -3,13 +3,13 @@
 After Cai et al., "Deep Video Generation, Prediction and Completion of Human Action Sequences" (arXiv 1711.08682):
 ``PoseGenerator`` maps a latent z to one pose; ``SeqGenerator`` turns an initial latent, noise and the music of
 each frame into per-frame latent shifts, summed over time, which the frozen pose generator decodes into a dance.
-``SeqCritic`` judges (dance, music) pairs (hinge loss). ``generate_dance`` chains windows into a dance for a whole
-song.
+Beside each latent shift the sequence generator emits the root's (MidHip's) velocity in torso lengths per frame:
+the dancer's travel across the floor. ``SeqCritic`` judges (dance, root velocity, music) triples (hinge loss), so
+it sees the travel as well as the body. ``generate_dance`` chains windows into a dance for a whole song.
 
-Poses are normalised as ``l2d.norm.normalize`` (MidHip-centred, torso-length units). The root (MidHip) stays
-fixed at the origin: the pose files' root tracks are mostly camera framing and travel, which a dance for an
-unseen song cannot take from anywhere; eval.py places the dancer at the training videos' typical root and scale
-(``checkpoint['root']``, ``checkpoint['scale']``).
+Poses are normalised as ``l2d.norm.normalize`` (MidHip-centred, torso-length units); the root's path is the running
+sum of the velocities (torso lengths, 0 before the first frame), which models.dancers places on the training
+dancers' floor with ``l2d.norm.place`` (``checkpoint['placement']``).
 
 The pose generator reads only the direction of z (it projects z onto the sphere of radius sqrt(z_dim)), and the
 walk stays on that sphere (each shifted latent is projected back), so every latent it reaches decodes to a pose
@@ -24,6 +24,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from l2d.audio import music_matrix
 from l2d.skeleton import BONES, MIDHIP, NUM_JOINTS
 
 POSE_DIM = NUM_JOINTS * 2
@@ -152,8 +153,9 @@ class SeqGenerator(nn.Module):
     frames of look-ahead, so moves can land on the beat), per-frame noise, a dance code (noise drawn once per dance:
     what makes two dances to the same song differ), an optional style embedding, and the current latent. The GRU
     starts from a state made from the initial latent, the code and the style; each step emits a latent shift added
-    to the current latent. Seeing where it is lets the walk plan its next move: without it, the walk ran to one
-    region of the latent space after its start and then only trembled there.
+    to the current latent, and the root's velocity (torso lengths per frame). Seeing where it is lets the walk plan
+    its next move: without it, the walk ran to one region of the latent space after its start and then only
+    trembled there.
     """
 
     def __init__(self, z_dim=32, noise_dim=8, code_dim=8, hidden=128, music_hidden=32, n_styles=0, style_dim=8,
@@ -169,6 +171,9 @@ class SeqGenerator(nn.Module):
         self.shift = nn.Linear(hidden, z_dim)
         nn.init.normal_(self.shift.weight, std=0.01)
         nn.init.zeros_(self.shift.bias)
+        self.root = nn.Linear(hidden, 2)
+        nn.init.normal_(self.root.weight, std=0.001)
+        nn.init.zeros_(self.root.bias)
 
     def encode_music(self, music):
         """music (B, T, MUSIC_DIM) normalised -> (B, T, music_hidden). Run on a whole song at once."""
@@ -180,37 +185,39 @@ class SeqGenerator(nn.Module):
         z0 (B, z_dim): the latent before the first frame; music_code (B, T, music_hidden) from ``encode_music``;
         noise (B, T, noise_dim); dance_code (B, code_dim); style (B,) long or None; state (B, hidden): the GRU
         state to continue from (None starts one from z0). Returns (latents (B, T, z_dim): z0 plus the running sum of
-        the shifts, each step projected back onto the sphere; state)."""
+        the shifts, each step projected back onto the sphere; root velocity (B, T, 2) torso lengths per frame;
+        state)."""
         fixed = dance_code if self.style is None else torch.cat([dance_code, self.style(style)], 1)
         if state is None:
             state = torch.tanh(self.start(torch.cat([z0, fixed], 1)))
         steps = torch.cat([music_code, noise, fixed[:, None].expand(-1, music_code.shape[1], -1)], 2)
-        latents, z = [], z0
+        latents, states, z = [], [], z0
         for step in steps.unbind(1):
             state = self.gru(torch.cat([step, z], 1), state)
             # Back onto the sphere after every step, so a step of a given size moves the pose as much at the end of
             # a long song as at its start (a plain running sum drifts outwards and the dance slows down).
             z = sphere(z + self.shift(state))
             latents.append(z)
-        return torch.stack(latents, 1), state
+            states.append(state)
+        return torch.stack(latents, 1), self.root(torch.stack(states, 1)), state
 
     def forward(self, z0, music, noise, dance_code, style=None):
-        """Latents (B, T, z_dim) for a window of normalised music (B, T, MUSIC_DIM), noise (B, T, noise_dim) and
-        dance codes (B, code_dim)."""
-        return self.walk(z0, self.encode_music(music), noise, dance_code, style)[0]
+        """(latents (B, T, z_dim), root velocity (B, T, 2)) for a window of normalised music (B, T, MUSIC_DIM),
+        noise (B, T, noise_dim) and dance codes (B, code_dim)."""
+        return self.walk(z0, self.encode_music(music), noise, dance_code, style)[:2]
 
 
-MOTION_CHANNELS = POSE_DIM * 2 + NUM_JOINTS + len(BONES)
+MOTION_CHANNELS = POSE_DIM * 2 + NUM_JOINTS + len(BONES) + 2
 
 
-def motion_channels(poses):
-    """poses (B, T, 15, 2) -> (B, MOTION_CHANNELS, T): positions, velocities, joint speeds and bone lengths per
-    frame (velocity 0 at t=0)."""
+def motion_channels(poses, root_velocity):
+    """poses (B, T, 15, 2) MidHip-centred, root_velocity (B, T, 2) torso lengths per frame -> (B, MOTION_CHANNELS,
+    T): positions, velocities, joint speeds and bone lengths per frame (velocity 0 at t=0), and the root's velocity."""
     b, t = poses.shape[:2]
     flat = poses.reshape(b, t, POSE_DIM)
     vel = torch.cat([torch.zeros_like(flat[:, :1]), flat[:, 1:] - flat[:, :-1]], 1)
     speed = vel.view(b, t, NUM_JOINTS, 2).norm(dim=-1)
-    return torch.cat([flat, vel, speed, bone_lengths(poses)], 2).transpose(1, 2)
+    return torch.cat([flat, vel, speed, bone_lengths(poses), root_velocity], 2).transpose(1, 2)
 
 
 def motion_statistics(poses):
@@ -221,10 +228,29 @@ def motion_statistics(poses):
     return torch.stack([step, spread])
 
 
-class SeqCritic(nn.Module):
-    """(dance (B, T, 15, 2), music (B, T, MUSIC_DIM), style (B,) or None) -> critic score (B,), for a hinge loss.
+def beat_speed_ratio(poses, beats, sigma_frames):
+    """How still a dance is on the beats, as Bailando's beat reward asks (its motion beats are the speed minima):
+    the mean joint speed on the beat frames over the mean speed of the window, the speed smoothed as
+    l2d.metrics.motion_beats smooths it. poses (B, T, 15, 2), beats (B, T) 0/1, sigma_frames: Gaussian smoothing
+    (frames) -> (B,) tensor: below 1 when the dancer slows down on the beats; 1 for a window without beats."""
+    speed = (poses[:, 1:] - poses[:, :-1]).norm(dim=-1).mean(-1)
+    speed = torch.cat([speed[:, :1], speed], 1)  # speed[t]: the step into frame t
+    radius = max(1, int(3 * sigma_frames))
+    offsets = torch.arange(-radius, radius + 1, dtype=poses.dtype, device=poses.device)
+    kernel = torch.exp(-offsets ** 2 / (2 * sigma_frames ** 2))
+    smooth = F.conv1d(F.pad(speed[:, None], (radius, radius), mode='replicate'), (kernel / kernel.sum())[None, None])
+    smooth = smooth[:, 0]
+    on_beats = (smooth * beats).sum(1) / beats.sum(1).clamp_min(1)
+    ratio = on_beats / smooth.mean(1).clamp_min(1e-6)
+    return torch.where(beats.sum(1) > 0, ratio, torch.ones_like(ratio))
 
-    A temporal convolution over the motion (positions, velocities, joint speeds, bone lengths) stacked with the
+
+class SeqCritic(nn.Module):
+    """(dance (B, T, 15, 2), root velocity (B, T, 2), music (B, T, MUSIC_DIM), style (B,) or None) -> critic score
+    (B,), for a hinge loss.
+
+    A temporal convolution over the motion (positions, velocities, joint speeds, bone lengths, root velocity) and the
+    music features (beat indicator and beat phase among them) stacked with the
     music features of the same frames, so it can tell whether the dancer slows down on the beat; later layers are
     strided so the score also weighs a second or more of motion; then mean-pooled over time. Every layer is spectrally
     normalised, which keeps the critic Lipschitz without a gradient penalty's double backward."""
@@ -245,15 +271,19 @@ class SeqCritic(nn.Module):
         self.register_buffer('motion_mean', torch.zeros(MOTION_CHANNELS, 1))
         self.register_buffer('motion_std', torch.ones(MOTION_CHANNELS, 1))
 
-    def set_motion_stats(self, poses):
-        """Standardise the motion channels with real dances (B, T, 15, 2): per-frame steps are ~30 times smaller than
-        positions, and a Lipschitz critic could not weigh them otherwise. Spreads are floored at 0.01."""
-        channels = motion_channels(poses)
+    def set_motion_stats(self, poses, root_velocity):
+        """Standardise the motion channels with real dances (B, T, 15, 2) and their root velocities (B, T, 2):
+        per-frame steps are ~30 times smaller than positions, and a Lipschitz critic could not weigh them otherwise.
+        Spreads are floored at 0.01 (0.001 for the root velocity, whose spread is that small)."""
+        channels = motion_channels(poses, root_velocity)
+        floor = torch.full((MOTION_CHANNELS,), 0.01, device=channels.device)
+        floor[-2:] = 0.001
         self.motion_mean.copy_(channels.mean((0, 2))[:, None])
-        self.motion_std.copy_(channels.std((0, 2)).clamp_min(0.01)[:, None])
+        self.motion_std.copy_(torch.maximum(channels.std((0, 2)), floor)[:, None])
 
-    def forward(self, poses, music, style=None):
-        x = [(motion_channels(poses) - self.motion_mean) / self.motion_std, self.music(music.transpose(1, 2))]
+    def forward(self, poses, root_velocity, music, style=None):
+        x = [(motion_channels(poses, root_velocity) - self.motion_mean) / self.motion_std,
+             self.music(music.transpose(1, 2))]
         if self.style is not None:
             x.append(self.style(style)[:, :, None].expand(-1, -1, poses.shape[1]))
         return self.out(self.net(torch.cat(x, 1)).mean(2)).squeeze(1)
@@ -299,21 +329,24 @@ def pool_columns(x, n):
     return np.stack([g.mean(1) for g in np.array_split(np.asarray(x, np.float32), n, axis=1)], 1)
 
 
+MUSIC_KEYS = ('mel_db', 'tempogram', 'onset_strength', 'beats')
+
+
 def music_inputs(music, n_frames=None):
     """Per-frame raw (not yet normalised) music inputs of the sequence GAN from l2d.audio features.
 
-    music: dict with mel_db (T, 128), tempogram (T, L), onset_strength (T,), beats (T,) 0/1; n_frames: keep the
-    first n rows (default all). Returns (n_frames, MUSIC_DIM) float32: mel bands, tempogram bins, onset strength,
-    beat indicator, sin and cos of the beat phase (so the walk knows where the next beat falls)."""
-    n = len(music['beats']) if n_frames is None else n_frames
-    for key in ('mel_db', 'tempogram', 'onset_strength', 'beats'):
-        if len(music[key]) < n:
-            raise ValueError(f"music '{key}' has {len(music[key])} frames, {n} needed")
-    phase = 2 * np.pi * beat_phase(music['beats'])[:n]
-    return np.concatenate([pool_columns(music['mel_db'][:n], MEL_BANDS),
-                           pool_columns(music['tempogram'][:n], TEMPO_BINS),
-                           np.asarray(music['onset_strength'][:n], np.float32)[:, None],
-                           np.asarray(music['beats'][:n], np.float32)[:, None],
+    music: dict of l2d.audio.music_features (mel_db (T, 128), tempogram (T, L), onset_strength (T,), beats (T,)
+    0/1); n_frames: keep the first n rows (default all). Returns (n_frames, MUSIC_DIM) float32: mel bands, tempogram
+    bins, onset strength, beat indicator, sin and cos of the beat phase (so the walk knows where the next beat
+    falls). ValueError when the music has fewer than n_frames rows; KeyError naming a missing feature."""
+    matrix = music_matrix(music, MUSIC_KEYS)
+    n = len(matrix) if n_frames is None else n_frames
+    if len(matrix) < n:
+        raise ValueError(f"music has {len(matrix)} frames, {n} needed")
+    n_mel, n_tempo = np.shape(music['mel_db'])[1], np.shape(music['tempogram'])[1]
+    mel, tempo, onset, beats = np.split(matrix[:n], np.cumsum([n_mel, n_tempo, 1]), axis=1)
+    phase = 2 * np.pi * beat_phase(beats[:, 0])
+    return np.concatenate([pool_columns(mel, MEL_BANDS), pool_columns(tempo, TEMPO_BINS), onset, beats,
                            np.sin(phase)[:, None], np.cos(phase)[:, None]], 1).astype(np.float32)
 
 
@@ -342,18 +375,20 @@ def style_probabilities(classifier, music, window):
 
 
 @torch.no_grad()
-def generate_dance(checkpoint, music, n_frames, seed, style=None, device='cpu'):
+def generate_dance(checkpoint, music, n_frames, seed, style=None, device='cpu', models=None):
     """A dance for a whole song, window by window, each window continuing from where the previous one ended.
 
     checkpoint: dict from ``torch.load('out/<ds>/gan_seq/ckpt.pt')``; music: dict of l2d.audio features of the song
     (rows = frames at the checkpoint's fps, at least n_frames rows); n_frames: length of the dance; seed: int (the
     same seed gives the same dance, different seeds differ); style: a label of ``checkpoint['styles']``, or None to
-    sample one from the music classifier (models trained without styles ignore it); device: torch device.
-    Returns normalised poses (n_frames, 15, 2) float32: MidHip at the origin, torso-length units (l2d.norm).
+    sample one from the music classifier (models trained without styles ignore it); device: torch device; models:
+    ``load_models(checkpoint, device)`` when already loaded (a caller dancing many songs loads them once).
+    Returns (normed (n_frames, 15, 2) float32: MidHip at the origin, torso-length units (l2d.norm); root_tl
+    (n_frames, 2) float32: the root's path in torso lengths, the running sum of its velocities).
 
     Each window carries the GRU state and the last latent into the next, so the dance has no jump at the joins;
     the dance code is drawn once for the whole song."""
-    pose_g, seq_g, classifier = load_models(checkpoint, device)
+    pose_g, seq_g, classifier = load_models(checkpoint, device) if models is None else models
     rng = torch.Generator().manual_seed(int(seed))
     raw = torch.from_numpy(music_inputs(music, n_frames))
     normed = ((raw - checkpoint['music_mean']) / checkpoint['music_std'])[None].to(device)
@@ -371,11 +406,14 @@ def generate_dance(checkpoint, music, n_frames, seed, style=None, device='cpu'):
     window = checkpoint['settings']['seq_len']
     z = sample_latents(1, seq_g.z_dim, rng, device)
     dance_code = torch.randn(1, seq_g.code_dim, generator=rng).to(device)
-    state, dance = None, []
+    state, latents, root_velocity = None, [], []
     for start in range(0, n_frames, window):
         length = min(window, n_frames - start)
         noise = torch.randn(1, length, seq_g.noise_dim, generator=rng).to(device)
-        latents, state = seq_g.walk(z, music_code[:, start:start + length], noise, dance_code, style_index, state)
-        dance.append(pose_g(latents[0]))
-        z = latents[:, -1]
-    return torch.cat(dance).cpu().numpy().astype(np.float32)
+        window_latents, window_root, state = seq_g.walk(z, music_code[:, start:start + length], noise, dance_code,
+                                                        style_index, state)
+        latents.append(window_latents[0])
+        root_velocity.append(window_root[0])
+        z = window_latents[:, -1]
+    poses = pose_g(torch.cat(latents)).cpu().numpy().astype(np.float32)
+    return poses, torch.cat(root_velocity).cumsum(0).cpu().numpy().astype(np.float32)

@@ -35,7 +35,8 @@ def stick_figure(arm_raise, knee_bend):
 
 def make_dataset(data_root, name='tiny', n_clips=6, seconds=8.0, seed=0):
     """A dataset of clips whose dancer raises the arms ('arms' style) or bends the knees ('knees' style) on each
-    beat of a click-track song; writes poses/, music/ and meta.json under data_root/name."""
+    beat of a click-track song while drifting sideways across the floor (one torso length every 4 s, turning back
+    every 4 s); writes poses/, music/ and meta.json under data_root/name."""
     rng = np.random.default_rng(seed)
     meta = {'label_kind': 'style', 'fps': FPS, 'clips': {}}
     for i in range(n_clips):
@@ -50,7 +51,8 @@ def make_dataset(data_root, name='tiny', n_clips=6, seconds=8.0, seed=0):
         pulse = np.exp(-(np.maximum(since, 0) / (0.25 * period)) ** 2)  # 1 on the beat, fading
         arm = 0.3 + (1.6 if style == 'arms' else 0.3) * pulse + 0.05 * rng.standard_normal(t)
         knee = 0.1 + (0.8 if style == 'knees' else 0.1) * pulse + 0.05 * rng.standard_normal(t)
-        pixels = stick_figure(arm, knee) * 100 + [320, 300] + rng.normal(0, 1.0, (t, 1, 2))
+        travel = np.abs(np.mod(np.arange(t) / (4 * FPS), 2) - 1)[:, None, None] * [100, 0]  # pixels
+        pixels = stick_figure(arm, knee) * 100 + [320, 300] + travel + rng.normal(0, 1.0, (t, 1, 2))
         save_poses(os.path.join(data_root, name, 'poses', clip + '.npz'), pixels, np.ones((t, 15)), FPS, 'synthetic')
         onset = pulse + 0.1 * rng.random(t)
         mel = rng.normal(-40, 3, (t, 128)) + 30 * onset[:, None] * np.linspace(1, 0, 128)[None]
@@ -128,12 +130,33 @@ def test_seq_gan_trains_skips_bad_clips_and_resumes(trained, monkeypatch):
     assert ckpt['step'] == 30 and ckpt['styles'] == ['arms', 'knees'] and ckpt['settings']['seq_len'] == 30
     assert all(np.isfinite([h['loss_d'], h['loss_g']]).all() for h in ckpt['history'])
     assert (out / 'tiny' / 'gan_seq' / 'sample_30.mp4').stat().st_size > 1000
+    assert not {'pose_ckpt', 'real_bone_lengths'} & set(ckpt)  # nothing reads them
+    # The floor of the training dancers: 100 px torso, a sideways drift of one torso length.
+    assert ckpt['placement']['scale'] == pytest.approx(100, rel=0.05)
+    assert ckpt['placement']['floor_tl'][0] == pytest.approx(1.0, abs=0.1)
     monkeypatch.setenv('L2D_DATA', str(data))
     monkeypatch.setenv('L2D_OUT', str(out))
-    proc = run_script('train_seq.py', '--dataset=tiny', '--max_steps=35', '--seq_len=30', '--sample_seconds=0')
+    changed = run_script('train_seq.py', '--dataset=tiny', '--max_steps=35', '--seq_len=30', '--sample_seconds=0',
+                         '--beat_weight=2', '--mirror_poses=False', check=False)
+    assert changed.returncode != 0 and len(changed.stderr.strip().splitlines()) == 1
+    assert 'beat_weight=1.0, now 2.0' in changed.stderr and 'mirror_poses' in changed.stderr
+    proc = run_script('train_seq.py', '--dataset=tiny', '--max_steps=35', '--seq_len=30', '--sample_seconds=0',
+                      '--log_every=5')  # how often it logs may change on resume
     assert 'resuming' in proc.stdout
     resumed = load_checkpoint(ckpt_path)
     assert resumed['step'] == 35 and resumed['history'][:len(ckpt['history'])] == ckpt['history']
+
+
+def test_seq_gan_without_critic_steps(roots):
+    """--critic_steps=0 trains the generator on its side losses alone (it used to crash on the missing critic
+    scores)."""
+    data, out = roots
+    make_dataset(data, n_clips=2, seconds=3.0)
+    run_script('train_pose.py', '--dataset=tiny', '--max_steps=2', '--check_samples=50', '--hidden=16')
+    run_script('train_seq.py', '--dataset=tiny', '--max_steps=3', '--seq_len=30', '--sample_seconds=0',
+               '--critic_steps=0', '--log_every=1', '--hidden=16', '--critic_hidden=8')
+    history = load_checkpoint(out / 'tiny' / 'gan_seq' / 'ckpt.pt')['history']
+    assert [h['step'] for h in history] == [1, 2, 3] and all('loss_d' not in h for h in history)
 
 
 def song(data, clip):
@@ -148,15 +171,37 @@ def test_generation_chains_windows_without_jumps(trained):
     window, music = ckpt['settings']['seq_len'], song(data, 'clip5')
     n = len(music['beats'])
     assert n > 4 * window
-    dance = generate_dance(ckpt, music, n, seed=3)
+    dance, root_tl = generate_dance(ckpt, music, n, seed=3)
     assert dance.shape == (n, 15, 2) and dance.dtype == np.float32 and np.isfinite(dance).all()
+    assert root_tl.shape == (n, 2) and root_tl.dtype == np.float32 and np.isfinite(root_tl).all()
     assert np.abs(dance[:, J['MidHip']]).max() < 1e-5
-    steps = np.linalg.norm(np.diff(dance, axis=0), axis=-1).max(-1)  # step t: frame t -> t + 1
     joins = np.arange(window, n, window) - 1
-    assert steps[joins].max() <= np.delete(steps, joins).max()
-    assert np.array_equal(dance, generate_dance(ckpt, music, n, seed=3))
-    other = generate_dance(ckpt, music, n, seed=4)
+    for motion in (dance, root_tl[:, None]):
+        steps = np.linalg.norm(np.diff(motion, axis=0), axis=-1).max(-1)  # step t: frame t -> t + 1
+        assert steps[joins].max() <= np.delete(steps, joins).max()
+    again, again_root = generate_dance(ckpt, music, n, seed=3)
+    assert np.array_equal(dance, again) and np.array_equal(root_tl, again_root)
+    other, other_root = generate_dance(ckpt, music, n, seed=4)
     assert np.linalg.norm(dance - other, axis=-1).mean() > 1e-3
+    assert np.linalg.norm(root_tl - other_root, axis=-1).mean() > 1e-4
+
+
+def test_gan_dancer_travels_on_the_training_floor(trained, monkeypatch):
+    """models.dancers' GAN dancer draws the generated root's path, folded into the training dancers' floor, at
+    their scale: its MidHip in pixels is the placement's origin plus the folded path times the torso length."""
+    from l2d.norm import keep_on_floor
+    from models.dancers import load
+    data, out, _, _ = trained
+    monkeypatch.setenv('L2D_DATA', str(data))
+    monkeypatch.setenv('L2D_OUT', str(out))
+    dancer = load('tiny', 'gan', 'cpu')
+    music = song(data, 'clip5')
+    dance = dancer.generate(music, len(music['beats']) + 5, seed=1)  # music 5 frames short: the last pose is held
+    p = dancer.placement
+    assert dance['root_tl'].shape == (len(music['beats']) + 5, 2) and np.ptp(dance['root_tl'], 0).max() > 0
+    expected = np.asarray(p['origin']) + keep_on_floor(dance['root_tl'], p['floor_tl']) * p['scale']
+    assert np.allclose(dance['poses'][:, J['MidHip']], expected, atol=1e-3)
+    assert np.allclose(dance['poses'][-5:], dance['poses'][-6])
 
 
 def test_music_drives_the_dance(trained):
@@ -166,7 +211,7 @@ def test_music_drives_the_dance(trained):
     a, b = song(data, 'clip0'), song(data, 'clip5')
     n = 90
     for style in ('arms', None):
-        same_noise = [generate_dance(ckpt, m, n, seed=7, style=style) for m in (a, b)]
+        same_noise = [generate_dance(ckpt, m, n, seed=7, style=style)[0] for m in (a, b)]
         assert np.linalg.norm(same_noise[0] - same_noise[1], axis=-1).mean() > 1e-3
     with pytest.raises(ValueError, match='unknown style'):
         generate_dance(ckpt, a, n, seed=7, style='tango')
@@ -186,6 +231,32 @@ def test_beat_phase_and_music_inputs():
              'beats': beats}
     x = music_inputs(music, 30)
     assert x.shape == (30, MUSIC_DIM) and np.allclose(x[10, -2:], [0, 1])  # sin, cos of the phase on a beat
+    assert np.allclose(x[:, MUSIC_DIM - 3], beats[:30]) and np.allclose(x[:, 16:32], 1)  # beats; tempogram bins
+    with pytest.raises(KeyError, match='onset_strength'):
+        music_inputs({k: v for k, v in music.items() if k != 'onset_strength'})
+
+
+def test_beat_speed_ratio_rewards_stopping_on_the_beat():
+    """A wrist that stops on every beat scores well below 1, one that stops half-way between the beats well above,
+    a steady swing 1; a window without beats scores 1. The critic sees the root's velocity."""
+    import torch
+    from models.gan import SeqCritic, beat_speed_ratio
+    t, period = 120, 20
+    beats = np.zeros((3, t), np.float32)
+    beats[:, period // 2::period] = 1
+    beats[2] = 0
+    phase = 2 * np.pi * (np.arange(t) - period // 2) / (2 * period)
+    wrist = np.stack([np.cos(phase), np.cos(phase + np.pi / 2), np.arange(t) / t], 0)  # stops on / off the beats
+    poses = np.zeros((3, t, 15, 2), np.float32)
+    poses[:, :, J['RWrist'], 0] = wrist
+    ratio = beat_speed_ratio(torch.from_numpy(poses), torch.from_numpy(beats), 2.5).numpy()
+    assert ratio[0] < 0.6 and ratio[1] > 1.3 and ratio[2] == 1  # the smoothing keeps a real dip above 0
+    steady = beat_speed_ratio(torch.from_numpy(poses[2:]), torch.from_numpy(beats[:1]), 2.5).item()
+    assert steady == pytest.approx(1, abs=0.05)
+    critic = SeqCritic(hidden=8, music_hidden=4)
+    dance, music = torch.zeros(1, 30, 15, 2), torch.zeros(1, 30, 36)
+    still, travelling = critic(dance, torch.zeros(1, 30, 2), music), critic(dance, torch.full((1, 30, 2), 0.1), music)
+    assert still.item() != travelling.item()
 
 
 def test_plausibility_figures():
