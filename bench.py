@@ -494,8 +494,15 @@ the `real` row; split-half (first halves vs second halves of the test dances) {f
 
 {table(['real', *control_names], MOTION_COLUMNS)}
 
-Does each metric move the right way?
+Does each metric move the right way? (against the real row's interval; bench.py's EXPECTED says what each should do)
 {chr(10).join(sanity_lines())}
+
+Reading it: FID grows as its sample shrinks (a Gaussian fitted to fewer segments than features is a poor one), so the
+split-half FID, with half the segments on each side, can sit above the train-vs-test floor; compare FIDs at equal
+segment counts. Mirroring keeps a dance's energy and timing but swaps which side does what: for a style with an
+asymmetric hold (ballroom) the mirrored dance is a different dance, and the side-aware features (per-joint kinetic
+energies, the style classifier) rightly say so. Where the real dances score no better than their own nulls on BAS,
+no beat control can move BAS either.
 
 ## Targets (issue 12), per dancer
 
