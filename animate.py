@@ -4,6 +4,7 @@
     python animate.py --poses=out/demo/dances/d.npz --poses2=clip --title=generated --title2=real
     python animate.py --poses=clip --video=data/demo/videos/clip.mp4    # check pose tracking on the video
     python animate.py --poses=clip --gif=True
+    python animate.py --poses=clip --camera=fixed      # frame the whole path once instead of following the dancer
 
 Any .npz with a `poses` (T, 15, 2) array and `fps` works; optional `confidences` (T, 15) mark filled-in joints, and
 an optional `music` entry (path of an audio file) is the default music of a dance that has no clip of its own.
@@ -14,7 +15,7 @@ import sys
 
 from l2d.config import configure
 from l2d.io import AUDIO_EXTENSIONS, InputError, clip_name, data_dir, find_media, load_poses, out_dir
-from l2d.render import resample, write_animation
+from l2d.render import CAMERAS, resample, write_animation
 
 dataset = 'demo'
 poses = ''  # path of a poses .npz, or a clip name in data/<dataset>/poses/ ('' = the dataset's first clip)
@@ -30,6 +31,7 @@ height = 480
 fps = 0.0  # output frame rate; 0 = the pose file's
 gif = False  # write a GIF (also chosen by an out path ending in .gif)
 mark_filled = True  # draw joints of confidence 0 (filled in, not detected) pale
+camera = 'follow'  # 'follow': pan with the dancer over a ticked floor; 'fixed': frame the whole clip once
 settings = configure(globals())
 
 
@@ -48,6 +50,8 @@ def existing(path):
 
 
 try:
+    if camera not in CAMERAS:
+        raise InputError(f"camera must be one of {', '.join(CAMERAS)}, got {camera!r}")
     if not poses:
         folder = data_dir(dataset, 'poses')
         names = sorted(f for f in os.listdir(folder) if f.endswith('.npz')) if os.path.isdir(folder) else []
@@ -89,7 +93,7 @@ try:
     write_animation(out_path, poses_list, out_fps, music_path=music_path, music_offset_s=music_offset_s,
                     titles=titles, size=(width, height), video_path=video and existing(video),
                     confidences_list=confidences_list, caption=None if side_by_side else clips[0],
-                    comment=json.dumps({'script': 'animate.py', 'settings': settings}))
+                    comment=json.dumps({'script': 'animate.py', 'settings': settings}), camera=camera)
 except InputError as e:
     sys.exit(f"error: {e}")
 print(f"wrote {out_path}")

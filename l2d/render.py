@@ -1,9 +1,12 @@
 """Stick-figure animations of pose sequences: frames as numpy arrays, and MP4 (H.264/AAC, with music) or GIF files.
 
-Poses are ``(T, 15, 2)`` in any units with y down (pixels from a video, or normalised torso lengths from a model):
-without a video each sequence is framed once for the whole clip (its bounding box with a margin, aspect kept), so
-the figure moves inside a fixed camera. With a video the poses are drawn in the video's own pixel coordinates on
-top of its frames, so pose tracking can be checked by eye.
+Poses are ``(T, 15, 2)`` in any units with y down (pixels from a video, or normalised torso lengths from a model).
+Without a video the camera either follows the dancer (``camera='follow'``): it pans with the MidHip smoothed over
+about a second, at a fixed zoom set by the body's size rather than the whole path, over a ground line whose ticks
+(one torso length apart, every fifth longer) scroll by as the dancer travels; or it is fixed (``camera='fixed'``):
+the whole clip is framed once (its bounding box with a margin, aspect kept) and the figure moves inside it, which
+suits side-by-side comparisons of where dancers go. With a video the poses are drawn in the video's own pixel
+coordinates on top of its frames, so pose tracking can be checked by eye.
 
 Right limbs are red, left limbs blue (the dancer's own sides, as in ``l2d.skeleton``); joints whose confidence is 0
 (filled in by the parser, not detected) are drawn as pale rings. PIL draws the figure at twice the resolution in a
@@ -12,15 +15,17 @@ box around it and shrinks it back, which smooths the lines at a fraction of the 
 import itertools
 import os
 import tempfile
+import warnings
 from fractions import Fraction
 
 import numpy as np
 
-from .skeleton import BONES, BONE_SIDES
+from .skeleton import BONES, BONE_SIDES, J, MIDHIP
 
 BACKGROUND = (247, 247, 244)
 LETTERBOX = (20, 20, 20)
 SEPARATOR = (200, 200, 196)
+FLOOR = (150, 150, 144)
 TEXT = (60, 60, 60)
 SIDE_COLOURS = {'R': (214, 48, 49), 'L': (20, 110, 220), 'C': (50, 50, 56)}
 # A dark centre line would vanish on dark video; yellow reads on most footage.
@@ -29,6 +34,8 @@ VIDEO_SIDE_COLOURS = {'R': (255, 60, 60), 'L': (40, 150, 255), 'C': (255, 214, 0
 JOINT_SIDES = tuple(next((side for (_, child), side in zip(BONES, BONE_SIDES) if child == j), 'C') for j in range(15))
 SUPERSAMPLE = 2
 MARGIN = 0.06  # of the figure box, on every side
+CAMERAS = ('follow', 'fixed')
+CAMERA_SMOOTH_S = 0.4  # standard deviation in seconds of the Gaussian that smooths the followed MidHip track
 
 
 def frame_rate(fps):
@@ -69,6 +76,51 @@ def fit_box(poses, box, margin=MARGIN):
     return scale, centre_box - scale * (lo + hi) / 2
 
 
+def follow_camera(poses, fps, smooth_s=CAMERA_SMOOTH_S):
+    """Where a following camera looks, and where the floor is, for one sequence.
+
+    The camera centre is the MidHip track (a frame without a MidHip uses the mean of its joints) smoothed with a
+    Gaussian of `smooth_s` seconds; the floor lies a fixed distance below it, at the median height of the lower
+    ankle relative to the MidHip, so it stays put on screen while its ticks scroll as the dancer travels.
+    poses: (T, 15, 2), y down -> (centre (T, 2), floor_dy float: floor y minus centre y, tick spacing float: one
+    torso length), in the poses' units."""
+    import scipy.ndimage
+    from .norm import torso_length
+    poses = np.asarray(poses, dtype=np.float64)
+    root = poses[:, MIDHIP].copy()
+    missing = ~np.isfinite(root).all(axis=1)
+    if missing.any():
+        with np.errstate(invalid='ignore'), warnings.catch_warnings():
+            warnings.simplefilter('ignore', RuntimeWarning)
+            root[missing] = np.nanmean(poses[missing], axis=1)
+        still_missing = ~np.isfinite(root).all(axis=1)
+        root[still_missing] = np.nanmedian(root[~still_missing], axis=0) if (~still_missing).any() else 0.0
+    sigma = smooth_s * fps
+    centre = scipy.ndimage.gaussian_filter1d(root, sigma, axis=0, mode='nearest') if sigma > 0 else root
+    ankles = np.nanmax(poses[:, [J['RAnkle'], J['LAnkle']], 1], axis=1) - root[:, 1]
+    floor_dy = float(np.nanmedian(ankles)) if np.isfinite(ankles).any() else 0.0
+    finite = np.isfinite(poses).all(axis=(1, 2))
+    spacing = torso_length(poses[finite]) if finite.any() else 1.0
+    return centre, floor_dy, spacing if spacing > 0 else 1.0
+
+
+def floor_marks(centre_x, floor_y, spacing, scale, offset, box):
+    """The ground line and its ticks for one frame, in pixels: (line (x0, y, x1, y), ticks [(x, y0, y1), ...]).
+    Ticks sit at whole multiples of `spacing` in the poses' x, every fifth longer; centre_x: the camera's x; floor_y:
+    the floor's pixel y; scale, offset: of the camera frame (pixel = (pose - centre) * scale + offset)."""
+    x0, _, x1, _ = box
+    step = spacing * scale
+    first = np.ceil((centre_x + (x0 - offset) / scale) / spacing)
+    n_ticks = int((x1 - x0) / max(step, 1e-9)) + 2
+    length = max(3.0, step * 0.12)
+    ticks = []
+    for n in range(int(first), int(first) + n_ticks):
+        x = (n * spacing - centre_x) * scale + offset
+        if x0 <= x <= x1:
+            ticks.append((x, floor_y, floor_y + (2 * length if n % 5 == 0 else length)))
+    return (x0, floor_y, x1, floor_y), ticks
+
+
 def fit_video(video_size, box):
     """(scale, offset (2,), fitted (w, h)) placing a video of `video_size` (w, h) inside a pixel box, centred."""
     x0, y0, x1, y1 = box
@@ -106,7 +158,7 @@ def pale(colour):
 
 
 def draw_frames(poses_list, size=(640, 480), titles=None, video_frames=None, confidences_list=None,
-                captions=None, video_size=None):
+                captions=None, video_size=None, camera='follow', fps=30.0):
     """Draw stick figures, one panel per sequence side by side; yields (H, W, 3) uint8 RGB frames.
 
     poses_list: list of (T_k, 15, 2) sequences at the same frame rate (the animation is as long as the longest;
@@ -116,17 +168,23 @@ def draw_frames(poses_list, size=(640, 480), titles=None, video_frames=None, con
     `video_size` (w, h) is the size the pose coordinates refer to, default the first frame's size). After the
     video ends panels are dark. confidences_list: None or one (T_k, 15) array (or None) per sequence; joints with
     confidence 0 are drawn pale. captions: None or one string per frame, drawn at the bottom left.
+    camera: without a video, 'follow' (pan with the dancer over a ticked ground line, zoom set by the body) or
+    'fixed' (the whole clip framed once); fps: the poses' frame rate (the following camera smooths over seconds).
     The frames are read-only views; copy one to keep or change it.
     """
-    for frame in _draw_rgbx_frames(poses_list, size, titles, video_frames, confidences_list, captions, video_size):
+    for frame in _draw_rgbx_frames(poses_list, size, titles, video_frames, confidences_list, captions, video_size,
+                                   camera, fps):
         yield frame[..., :3]
 
 
-def _draw_rgbx_frames(poses_list, size, titles, video_frames, confidences_list, captions, video_size):
+def _draw_rgbx_frames(poses_list, size, titles, video_frames, confidences_list, captions, video_size,
+                      camera='follow', fps=30.0):
     """draw_frames' frames as (H, W, 4) uint8 RGBX: PIL keeps RGB images 4 bytes a pixel, so these come out of it
     at half the cost of packed RGB, and ffmpeg converts them to YUV faster too."""
     from PIL import Image, ImageDraw
 
+    if camera not in CAMERAS:
+        raise ValueError(f"camera must be one of {CAMERAS}, got {camera!r}")
     width, height = size
     n_panels = len(poses_list)
     n_frames = max(len(p) for p in poses_list)
@@ -148,14 +206,25 @@ def _draw_rgbx_frames(poses_list, size, titles, video_frames, confidences_list, 
             video_size = (first.shape[1], first.shape[0]) if first is not None else size
         fits = [fit_video(video_size, box) for box in boxes]
         transforms = [(s, off) for s, off, _ in fits]
-    else:
-        transforms = [fit_box(p, (x0, y0 + band_title, x1, y1 - band_caption))
-                      for p, (x0, y0, x1, y1) in zip(poses_list, boxes)]
-
+    following = not on_video and camera == 'follow'
+    floors = [None] * n_panels  # following camera: (camera x (T,), floor pixel y, tick spacing, scale, offset x)
     pixels, filled = [], []
     for k, poses in enumerate(poses_list):
-        scale, offset = transforms[k]
-        pix = np.asarray(poses, dtype=np.float64) * scale + offset
+        poses = np.asarray(poses, dtype=np.float64)
+        x0, y0, x1, y1 = boxes[k]
+        if on_video:
+            scale, offset = transforms[k]
+        elif following:
+            centre, floor_dy, spacing = follow_camera(poses, fps)
+            poses = poses - centre[:, None]
+            # The frame holds the body around the camera centre and the floor with its ticks below it.
+            below = np.array([[0.0, floor_dy + 0.3 * spacing]])
+            scale, offset = fit_box(np.concatenate([poses.reshape(-1, 2), below]),
+                                    (x0, y0 + band_title, x1, y1 - band_caption))
+            floors[k] = (centre[:, 0], floor_dy * scale + offset[1], spacing, scale, offset[0])
+        else:
+            scale, offset = fit_box(poses, (x0, y0 + band_title, x1, y1 - band_caption))
+        pix = poses * scale + offset
         pixels.append(pix)
         conf = None if confidences_list is None else confidences_list[k]
         filled.append(np.zeros(pix.shape[:2], bool) if conf is None else np.asarray(conf) <= 0)
@@ -178,6 +247,8 @@ def _draw_rgbx_frames(poses_list, size, titles, video_frames, confidences_list, 
     # One canvas for the whole clip: only what the previous frame drew over is restored from `base`, which is
     # cheaper than copying the whole frame.
     canvas = base.copy()
+    canvas_draw = ImageDraw.Draw(canvas)
+    floor_width = max(1, bone_width // 2)
     dirty = []
     for t in range(n_frames):
         for box in dirty:
@@ -193,8 +264,20 @@ def _draw_rgbx_frames(poses_list, size, titles, video_frames, confidences_list, 
                     dirty.append((*xy, xy[0] + fitted[0], xy[1] + fitted[1]))
         for k in range(n_panels):
             i = min(t, len(pixels[k]) - 1)
+            if floors[k] is not None:
+                centre_x, floor_y, spacing, scale, offset_x = floors[k]
+                fx0, fy0, fx1, fy1 = figure_boxes[k]
+                line, ticks = floor_marks(centre_x[i], floor_y, spacing, scale, offset_x, (fx0, fy0, fx1 - 1, fy1))
+                canvas_draw.line(line, fill=FLOOR, width=floor_width)
+                for x, ya, yb in ticks:
+                    canvas_draw.line((x, ya, x, yb), fill=FLOOR, width=floor_width)
+                bottom = max([yb for _, _, yb in ticks], default=floor_y)
+                band = (fx0, int(max(fy0, floor_y - floor_width - 1)), fx1, int(min(fy1, bottom + floor_width + 1)))
+                if band[3] > band[1]:
+                    dirty.append(band)
+            # Over floor marks the figure is drawn over the canvas; on a plain background, on a fresh patch.
             drawn = _draw_figure(canvas, pixels[k][i], filled[k][i], boxes[k] if on_video else figure_boxes[k],
-                                 colours, bone_width, radius, pad, None if on_video else BACKGROUND)
+                                 colours, bone_width, radius, pad, None if on_video or following else BACKGROUND)
             if drawn:
                 dirty.append(drawn)
         for image, xy in title_images:
@@ -297,7 +380,8 @@ def music_clip(path, offset_s, duration_s):
 
 
 def write_animation(path, poses_list, fps, music_path=None, music_offset_s=0.0, titles=None, size=(640, 480),
-                    video_path=None, confidences_list=None, caption=None, comment=None, progress=True):
+                    video_path=None, confidences_list=None, caption=None, comment=None, progress=True,
+                    camera='follow'):
     """Write a stick-figure animation: an H.264/AAC MP4 (yuv420p, +faststart) or, if `path` ends in .gif, a GIF.
 
     poses_list: list of (T_k, 15, 2) sequences at `fps` frames per second, drawn side by side (see draw_frames).
@@ -307,7 +391,8 @@ def write_animation(path, poses_list, fps, music_path=None, music_offset_s=0.0, 
     video frame at the same time; the frame then takes the video's aspect: each panel is the video scaled to fit
     (W / number of panels, H). confidences_list: per-sequence (T_k, 15) confidences or None (0 = drawn pale).
     caption: text before the running time at the bottom left. comment: text stored in the MP4's comment tag (the
-    settings that made it). Writes atomically, shows a progress bar unless progress=False, returns `path`.
+    settings that made it). camera: 'follow' or 'fixed' (see draw_frames; 'fixed' to compare where dancers go).
+    Writes atomically, shows a progress bar unless progress=False, returns `path`.
     InputError naming the file for unreadable music or video."""
     import imageio_ffmpeg
     from tqdm import tqdm
@@ -351,7 +436,8 @@ def write_animation(path, poses_list, fps, music_path=None, music_offset_s=0.0, 
             writer = imageio_ffmpeg.write_frames(tmp, size, pix_fmt_in='rgb0', fps=frame_rate(fps), macro_block_size=2,
                                                  ffmpeg_log_level='error', **options)
             writer.send(None)
-            frames = _draw_rgbx_frames(poses_list, size, titles, video_frames, confidences_list, captions, video_size)
+            frames = _draw_rgbx_frames(poses_list, size, titles, video_frames, confidences_list, captions, video_size,
+                                       camera, fps)
             for frame in tqdm(frames, total=n_frames, unit='frame', desc=os.path.basename(path), disable=not progress):
                 writer.send(frame)
             writer.close()

@@ -6,7 +6,7 @@ import numpy as np
 from conftest import run_script
 
 from l2d.io import ffmpeg_exe, save_poses, save_wav
-from l2d.render import BACKGROUND, SIDE_COLOURS, draw_frames, fit_box, music_clip, pale, resample
+from l2d.render import BACKGROUND, FLOOR, SIDE_COLOURS, draw_frames, fit_box, music_clip, pale, resample
 
 # Joint positions of a standing figure, in torso lengths, MidHip at 0, y down.
 STANDING = np.array([[0, -1.9], [0, -1.5], [-0.45, -1.5], [-0.8, -1.0], [-1.0, -0.5], [0.45, -1.5], [0.8, -1.0],
@@ -214,3 +214,46 @@ def test_resample_keeps_the_duration():
     at_30 = resample(poses, 25.0, 30.0)
     assert len(at_30) == 60 and np.array_equal(at_30[0], poses[0]) and np.array_equal(at_30[-1], poses[-1])
     assert np.array_equal(at_30[30], poses[25])  # 1 s in both
+
+
+def figure_rows(frame):
+    """Rows of a frame holding the stick figure (its red or blue pixels)."""
+    f = frame.astype(int)
+    red = (f[..., 0] > 150) & (f[..., 1] < 110) & (f[..., 2] < 110)
+    blue = (f[..., 2] > 150) & (f[..., 0] < 110)
+    return np.flatnonzero((red | blue).any(axis=1))
+
+
+def floor_pixels(frame):
+    """Mask of the floor marks' colour."""
+    return (np.abs(frame.astype(int) - FLOOR).sum(axis=2) < 30)
+
+
+def test_following_camera_keeps_a_travelling_dancer_large_over_a_scrolling_floor():
+    poses = dancer(60)
+    poses[..., 0] += np.linspace(0, 20 * 40, 60)[:, None]  # 20 torso lengths to the right in 2 s
+    follow = [f.copy() for f in draw_frames([poses], (320, 240), camera='follow', fps=30.0)]
+    fixed = [f.copy() for f in draw_frames([poses], (320, 240), camera='fixed', fps=30.0)]
+    for i in (0, 30, 59):
+        assert np.ptp(figure_rows(follow[i])) > 0.6 * 240, "the followed dancer should fill most of the height"
+        assert np.ptp(figure_rows(fixed[i])) < 0.25 * 240  # the whole path in frame: a tiny dancer
+    # The ground line stays put while its ticks scroll by; a dancer on the spot has a still floor.
+    moved = [floor_pixels(f) for f in follow]
+    assert moved[0].sum() > 100 and (moved[0] != moved[5]).sum() > 4
+    still = [floor_pixels(f.copy()) for f in draw_frames([np.repeat(poses[:1], 6, 0)], (320, 240), fps=30.0)]
+    assert np.array_equal(still[0], still[5]) and still[0].sum() > 100
+    assert floor_pixels(fixed[0]).sum() < 0.2 * moved[0].sum()  # no floor drawn, only the figure's edges
+
+
+def test_camera_flag(roots):
+    out = roots[1]
+    make_clip(roots, n_frames=20)
+    floor = {}
+    for camera in ('fixed', 'follow'):
+        target = out / f'{camera}.mp4'
+        run_script('animate.py', '--dataset=toy', '--poses=clip', f'--camera={camera}', f'--out={target}',
+                   '--width=160', '--height=120', '--music=none')
+        floor[camera] = floor_pixels(decoded_frames(target)[5]).sum()
+    assert floor['follow'] > floor['fixed'] + 100  # the ground line across the panel
+    proc = run_script('animate.py', '--dataset=toy', '--poses=clip', '--camera=drone', check=False)
+    assert proc.returncode != 0 and len(proc.stderr.strip().splitlines()) == 1 and 'camera' in proc.stderr
