@@ -289,7 +289,7 @@ def load_audio(path, sr=22050, offset_s=0.0, duration_s=None):
             frames = -1 if duration_s is None else int(round(duration_s * file_sr))
             samples = f.read(frames, dtype='float32', always_2d=True)
     except Exception:  # libsndfile raises several types, with misleading texts ("System error.") for bad data
-        raise InputError(f"{path}: cannot be decoded as audio (damaged, or not an audio file)") from None
+        raise InputError(f"{path}: cannot decode audio (damaged, or not an audio file)") from None
     samples = samples.mean(axis=1)
     if sr is not None and sr != file_sr:
         import soxr
