@@ -227,7 +227,7 @@ def load_poses(path):
     except OSError as e:
         raise InputError(f"{path}: unreadable ({os.strerror(e.errno) if e.errno else e})")
     if magic != b'PK\x03\x04':  # np.load would take anything else for pickled data and say so
-        raise InputError(f"{path}: {_looks_like(magic)}, not a pose file (.npz)")
+        raise InputError(f"{path}: not a readable pose file ({_looks_like(magic)}, not an .npz archive)")
     try:
         with np.load(path, allow_pickle=False) as z:
             d = {k: z[k] for k in z.files}

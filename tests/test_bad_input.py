@@ -90,7 +90,7 @@ READ_CASES = {
     'missing audio': (lambda tmp_path: lambda: load_audio(str(tmp_path / 'nope.mp3')), r'nope\.mp3: file not found'),
     'folder as audio': (folder_as_audio, r'song\.wav: is a folder'),
     'damaged mp3': (damaged_mp3, r'song\.mp3: cannot decode audio \(damaged, or not an audio file\)'),
-    'text file as poses': (text_as_poses, r'clip\.npz: a text file, not a pose file'),
+    'text file as poses': (text_as_poses, r'clip\.npz: not a readable pose file \(a text file, not an \.npz archive\)'),
     'truncated npz': (truncated_npz, r'clip\.npz: not a readable pose file \(damaged \.npz'),
     'JSON list as OpenPose frame': (json_list_as_openpose, r'keypoints\.json: not OpenPose keypoints \(a JSON list'),
     'JSON list as meta.json': (json_list_as_meta, r'meta\.json: a JSON list, expected an object'),
