@@ -1,0 +1,332 @@
+"""Learned motion tokens and a music transformer (after Bailando, CVPR 2022), for 2-D poses on a laptop.
+
+A dance is a sequence of motion frames of MOTION_CHANNELS numbers: the MidHip-centred pose in torso lengths
+(l2d.norm.normalize, 15 x 2) and the root's velocity in torso lengths per frame (the normalised root track,
+l2d.norm.root_track, differenced), so that a dancer can travel. `MotionVQVAE` compresses every `2**downsample`
+frames into one token of a learned codebook (EMA updates, dead codes re-seeded from the batch); `MusicGPT` writes the
+next token from the tokens so far, the music of the token grid and the style. `sample_tokens` dances to a song of
+any length with a sliding context; `MotionVQVAE.decode` turns the tokens back into frames.
+
+Pure numpy helpers (`motion_features`, `motion_from_features`, `mirror_features`, `token_music`,
+`with_neighbours`) build the networks' inputs; torch is imported here because this module holds the networks.
+"""
+import math
+
+import numpy as np
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from l2d.norm import normalize
+from l2d.skeleton import FLIP_PERM
+
+POSE_CHANNELS = 30  # 15 joints x (x, y) in torso lengths around the MidHip
+MOTION_CHANNELS = POSE_CHANNELS + 2  # + root velocity (x, y) in torso lengths per frame
+MEL_BANDS = 16  # the 128 mel bins pooled into this many bands for the transformer's music input
+
+
+# ---- motion frames ----------------------------------------------------------------------------------------------
+
+def motion_features(poses):
+    """Motion frames of a dance: poses (T, 15, 2) pixels -> (T, 32) float32: the normalised pose (T, 30) in torso
+    lengths around the MidHip, then the root's velocity (T, 2) in torso lengths per frame (row 0 is zero, so that
+    `motion_from_features` gives back the root track from 0)."""
+    normed, root, scale = normalize(poses)
+    velocity = np.diff((root - root[0]) / scale, axis=0, prepend=np.zeros((1, 2), np.float32))
+    return np.concatenate([normed.reshape(len(normed), -1), velocity], axis=1).astype(np.float32)
+
+
+def motion_from_features(features):
+    """Inverse of `motion_features`: (T, 32) -> (normed (T, 15, 2) torso lengths, root_tl (T, 2) torso lengths,
+    the running sum of the velocities, i.e. the root track from 0)."""
+    features = np.asarray(features, np.float32)
+    normed = features[:, :POSE_CHANNELS].reshape(len(features), 15, 2)
+    return normed, np.cumsum(features[:, POSE_CHANNELS:], axis=0, dtype=np.float64).astype(np.float32)
+
+
+def mirror_features(features):
+    """The left-right mirror image of motion frames (T, 32): joints swapped and x negated, x velocity negated."""
+    features = np.asarray(features, np.float32)
+    pose = features[:, :POSE_CHANNELS].reshape(len(features), 15, 2)[:, list(FLIP_PERM)] * np.float32([-1, 1])
+    return np.concatenate([pose.reshape(len(features), -1), features[:, POSE_CHANNELS:] * np.float32([-1, 1])], 1)
+
+
+# ---- music on the token grid -------------------------------------------------------------------------------------
+
+def beat_phase(times_s, beat_times_s):
+    """Where each time (N,) s falls in its beat: 0 on a beat, rising to 1 just before the next -> (N,) float64.
+    Before the first and after the last beat the median beat period is extended; fewer than 2 beats: zeros."""
+    times_s = np.asarray(times_s, np.float64)
+    beats = np.sort(np.asarray(beat_times_s, np.float64).reshape(-1))
+    if len(beats) < 2:
+        return np.zeros(len(times_s))
+    period_s = float(np.median(np.diff(beats)))
+    grid = np.concatenate([beats[0] - period_s * np.arange(int((beats[0] - times_s.min()) / period_s) + 2, 0, -1),
+                           beats,
+                           beats[-1] + period_s * np.arange(1, int((times_s.max() - beats[-1]) / period_s) + 3)])
+    i = np.clip(np.searchsorted(grid, times_s, side='right') - 1, 0, len(grid) - 2)
+    return np.clip((times_s - grid[i]) / (grid[i + 1] - grid[i]), 0.0, 1.0)
+
+
+def token_music(music, n_tokens, frames_per_token):
+    """The music heard during each token: music, a music-feature dict (l2d.audio.load_music; rows at the pose fps);
+    n_tokens tokens of frames_per_token frames. -> (n_tokens, MEL_BANDS + 4) float32: the log-mel spectrogram (dB)
+    pooled into MEL_BANDS bands and over the token's frames, the strongest onset, whether a beat falls in it (0/1),
+    and the beat phase at its first frame as (sin, cos). A song shorter than the tokens is padded with its last row
+    (beats and onsets with 0)."""
+    n_frames = n_tokens * frames_per_token
+    mel = np.asarray(music['mel_db'], np.float32)
+    onset = np.asarray(music['onset_strength'], np.float32)
+    beats = np.asarray(music['beats'], np.float32)
+    have = min(len(mel), n_frames)
+    if have == 0:
+        raise ValueError("music features have no frames")
+
+    def fit(a, fill_last):
+        a = a[:n_frames]
+        pad = n_frames - len(a)
+        if not pad:
+            return a
+        tail = np.repeat(a[-1:], pad, 0) if fill_last else np.zeros((pad, *a.shape[1:]), a.dtype)
+        return np.concatenate([a, tail])
+
+    bands = fit(mel, True).reshape(n_frames, MEL_BANDS, -1).mean(-1).reshape(n_tokens, frames_per_token, MEL_BANDS)
+    onset = fit(onset, False).reshape(n_tokens, frames_per_token)
+    beats = fit(beats, False).reshape(n_tokens, frames_per_token)
+    phase = beat_phase(np.arange(n_tokens) * frames_per_token / float(music['fps']), music['beat_times_s'])
+    return np.concatenate([bands.mean(1), onset.max(1, keepdims=True), beats.max(1, keepdims=True),
+                           np.sin(2 * np.pi * phase)[:, None], np.cos(2 * np.pi * phase)[:, None]],
+                          axis=1).astype(np.float32)
+
+
+def with_neighbours(features, before, after):
+    """Each row with the rows around it: features (N, F) -> (N, F * (before + 1 + after)), rows past either end
+    repeating the end row, so a token hears the music a little before and after it."""
+    padded = np.concatenate([np.repeat(features[:1], before, 0), features, np.repeat(features[-1:], after, 0)])
+    return np.concatenate([padded[k:k + len(features)] for k in range(before + 1 + after)], axis=1)
+
+
+def perplexity(tokens, n_codes):
+    """exp(entropy) of the token histogram (n_codes = every code used equally; 1 = one code) -> float."""
+    counts = np.bincount(np.asarray(tokens).reshape(-1), minlength=n_codes).astype(np.float64)
+    p = counts[counts > 0] / counts.sum()
+    return float(np.exp(-(p * np.log(p)).sum()))
+
+
+# ---- the VQ-VAE -------------------------------------------------------------------------------------------------
+
+class ResBlock(nn.Module):
+    """x + conv1x1(relu(dilated conv3(relu(x)))) over time (B, C, T)."""
+
+    def __init__(self, channels, dilation):
+        super().__init__()
+        self.conv = nn.Conv1d(channels, channels, 3, padding=dilation, dilation=dilation)
+        self.out = nn.Conv1d(channels, channels, 1)
+
+    def forward(self, x):
+        return x + self.out(F.relu(self.conv(F.relu(x))))
+
+
+class EMAQuantizer(nn.Module):
+    """Nearest-code quantiser whose codebook follows the mean of the vectors assigned to each code (exponential
+    moving average, decay `decay`); a code that no vector chose for a while (EMA count below `dead_below` per
+    batch) is re-seeded with a vector of the current batch, so that no code stays dead. Under torch.distributed
+    the counts and sums are all-reduced and re-seeded codes come from rank 0, so every process keeps one codebook."""
+
+    def __init__(self, n_codes, dim, decay=0.99, dead_below=0.1):
+        super().__init__()
+        self.n_codes, self.dim, self.decay, self.dead_below = n_codes, dim, decay, dead_below
+        self.register_buffer('codebook', torch.zeros(n_codes, dim))
+        self.register_buffer('count', torch.zeros(n_codes))
+        self.register_buffer('total', torch.zeros(n_codes, dim))
+        self.register_buffer('initialised', torch.zeros((), dtype=torch.bool))
+
+    def nearest(self, z):
+        """Index of the nearest code for each row of z (M, dim) -> (M,) long."""
+        distance = (z.pow(2).sum(1, keepdim=True) - 2 * z @ self.codebook.t() + self.codebook.pow(2).sum(1)[None])
+        return distance.argmin(1)
+
+    @torch.no_grad()
+    def update(self, z, codes):
+        """One EMA step from a batch's vectors z (M, dim) and their codes (M,); re-seeds dead codes."""
+        distributed = torch.distributed.is_available() and torch.distributed.is_initialized()
+        if not self.initialised:
+            seed = z[torch.randint(len(z), (self.n_codes,), device=z.device)]
+            if distributed:
+                torch.distributed.broadcast(seed, 0)
+            # Counts start at the threshold: a code nobody picks in the first steps is re-seeded at once.
+            self.codebook.copy_(seed)
+            self.total.copy_(seed * self.dead_below)
+            self.count.fill_(self.dead_below)
+            self.initialised.fill_(True)
+            return
+        one_hot = F.one_hot(codes, self.n_codes).type(z.dtype)
+        count, total = one_hot.sum(0), one_hot.t() @ z
+        if distributed:
+            torch.distributed.all_reduce(count)
+            torch.distributed.all_reduce(total)
+        self.count.mul_(self.decay).add_(count, alpha=1 - self.decay)
+        self.total.mul_(self.decay).add_(total, alpha=1 - self.decay)
+        n = self.count.sum()
+        smoothed = (self.count + 1e-5) / (n + self.n_codes * 1e-5) * n  # Laplace smoothing: no division by 0
+        self.codebook.copy_(self.total / smoothed[:, None])
+        dead = self.count < self.dead_below
+        if dead.any():
+            fresh = z[torch.randint(len(z), (self.n_codes,), device=z.device)]
+            if distributed:
+                torch.distributed.broadcast(fresh, 0)
+            self.codebook[dead] = fresh[dead]
+            self.total[dead] = fresh[dead] * self.dead_below
+            self.count[dead] = self.dead_below
+
+    def forward(self, z):
+        """z (M, dim) -> (quantised z with a straight-through gradient (M, dim), codes (M,), commitment loss)."""
+        if self.training and not self.initialised:
+            self.update(z.detach(), None)
+        codes = self.nearest(z.detach())
+        if self.training:
+            self.update(z.detach(), codes)
+        quantised = self.codebook[codes]
+        commitment = F.mse_loss(z, quantised)
+        return z + (quantised - z).detach(), codes, commitment
+
+
+class MotionVQVAE(nn.Module):
+    """Temporal 1-D convolutional VQ-VAE over motion frames (B, T, channels), T a multiple of 2**downsample.
+
+    Each of `downsample` stride-2 stages halves the time axis, so a token stands for 2**downsample frames; residual
+    blocks with dilations 1 and 3 widen what a token sees to a few tokens around it. The decoder mirrors the encoder
+    with nearest-neighbour upsampling. Arguments are kept in ``self.args`` so that a checkpoint can rebuild it."""
+
+    def __init__(self, channels=MOTION_CHANNELS, hidden=128, code_dim=64, n_codes=256, downsample=2, decay=0.99,
+                 dead_below=0.1):
+        super().__init__()
+        self.args = dict(channels=channels, hidden=hidden, code_dim=code_dim, n_codes=n_codes,
+                         downsample=downsample, decay=decay, dead_below=dead_below)
+        self.frames_per_token = 2 ** downsample
+        encoder = [nn.Conv1d(channels, hidden, 3, padding=1)]
+        for _ in range(downsample):
+            encoder += [nn.Conv1d(hidden, hidden, 4, stride=2, padding=1), ResBlock(hidden, 1), ResBlock(hidden, 3)]
+        self.encoder = nn.Sequential(*encoder, nn.ReLU(), nn.Conv1d(hidden, code_dim, 3, padding=1))
+        decoder = [nn.Conv1d(code_dim, hidden, 3, padding=1)]
+        for _ in range(downsample):
+            decoder += [ResBlock(hidden, 3), ResBlock(hidden, 1), nn.Upsample(scale_factor=2, mode='nearest'),
+                        nn.Conv1d(hidden, hidden, 3, padding=1)]
+        self.decoder = nn.Sequential(*decoder, nn.ReLU(), nn.Conv1d(hidden, channels, 3, padding=1))
+        self.quantiser = EMAQuantizer(n_codes, code_dim, decay, dead_below)
+
+    def encode(self, x):
+        """Motion frames (B, T, channels) -> token vectors before quantising (B, T / frames_per_token, code_dim)."""
+        return self.encoder(x.transpose(1, 2)).transpose(1, 2)
+
+    def tokens(self, x):
+        """Motion frames (B, T, channels) -> codes (B, T / frames_per_token) long."""
+        z = self.encode(x)
+        return self.quantiser.nearest(z.reshape(-1, z.shape[-1])).reshape(z.shape[:2])
+
+    def decode(self, codes):
+        """Codes (B, N) -> motion frames (B, N * frames_per_token, channels)."""
+        return self.decoder(self.quantiser.codebook[codes].transpose(1, 2)).transpose(1, 2)
+
+    def forward(self, x):
+        """Motion frames (B, T, channels) -> (reconstruction (B, T, channels), codes (B, N), commitment loss)."""
+        z = self.encode(x)
+        quantised, codes, commitment = self.quantiser(z.reshape(-1, z.shape[-1]))
+        out = self.decoder(quantised.reshape(z.shape).transpose(1, 2)).transpose(1, 2)
+        return out, codes.reshape(z.shape[:2]), commitment
+
+
+# ---- the music transformer ----------------------------------------------------------------------------------------
+
+class Block(nn.Module):
+    """Pre-norm transformer block: causal self-attention, then an MLP (nanoGPT's)."""
+
+    def __init__(self, n_embd, n_head, dropout):
+        super().__init__()
+        self.n_head, self.dropout = n_head, dropout
+        self.ln1, self.ln2 = nn.LayerNorm(n_embd), nn.LayerNorm(n_embd)
+        self.qkv, self.proj = nn.Linear(n_embd, 3 * n_embd), nn.Linear(n_embd, n_embd)
+        self.mlp = nn.Sequential(nn.Linear(n_embd, 4 * n_embd), nn.GELU(), nn.Linear(4 * n_embd, n_embd),
+                                 nn.Dropout(dropout))
+
+    def forward(self, x):
+        b, t, c = x.shape
+        q, k, v = (a.view(b, t, self.n_head, c // self.n_head).transpose(1, 2)
+                   for a in self.qkv(self.ln1(x)).split(c, dim=2))
+        y = F.scaled_dot_product_attention(q, k, v, dropout_p=self.dropout if self.training else 0.0, is_causal=True)
+        x = x + self.proj(y.transpose(1, 2).reshape(b, t, c))
+        return x + self.mlp(self.ln2(x))
+
+
+class MusicGPT(nn.Module):
+    """Next motion token from the tokens so far, the music of each token and the style.
+
+    Position i of a window reads the token before it (index n_codes is "start of the dance"), the music features of
+    token i (n_music numbers: `token_music` with its neighbours, standardised) and the style (index n_styles is
+    "unknown": the music alone says how to dance), and predicts token i. Positions are learned over block_size, so
+    a song longer than that is danced with a sliding window (`sample_tokens`)."""
+
+    def __init__(self, n_codes, n_music, n_styles=0, block_size=64, n_layer=4, n_head=4, n_embd=128, dropout=0.1):
+        super().__init__()
+        self.args = dict(n_codes=n_codes, n_music=n_music, n_styles=n_styles, block_size=block_size,
+                         n_layer=n_layer, n_head=n_head, n_embd=n_embd, dropout=dropout)
+        self.n_codes, self.n_styles, self.block_size = n_codes, n_styles, block_size
+        self.token = nn.Embedding(n_codes + 1, n_embd)
+        self.music = nn.Sequential(nn.Linear(n_music, n_embd), nn.GELU(), nn.Linear(n_embd, n_embd))
+        self.style = nn.Embedding(n_styles + 1, n_embd)
+        self.position = nn.Parameter(torch.zeros(block_size, n_embd))
+        self.drop = nn.Dropout(dropout)
+        self.blocks = nn.ModuleList(Block(n_embd, n_head, dropout) for _ in range(n_layer))
+        self.ln = nn.LayerNorm(n_embd)
+        self.head = nn.Linear(n_embd, n_codes)
+        nn.init.normal_(self.position, std=0.02)
+
+    def forward(self, previous, music, style):
+        """previous (B, L) tokens (n_codes = start), music (B, L, n_music), style (B,) -> logits (B, L, n_codes)."""
+        x = self.token(previous) + self.music(music) + self.style(style)[:, None] + self.position[:previous.shape[1]]
+        x = self.drop(x)
+        for block in self.blocks:
+            x = block(x)
+        return self.head(self.ln(x))
+
+
+@torch.no_grad()
+def sample_tokens(model, music, style, temperature=1.0, top_k=0, generator=None):
+    """A dance's tokens, one after another, for a whole song: music (N, n_music) standardised token features
+    (torch, on the model's device), style an int (model.n_styles = unknown); top_k 0 samples from every code;
+    generator: a torch.Generator (CPU) for a seeded dance. Beyond block_size tokens the window slides: each token
+    sees the block_size - 1 tokens before it. -> (N,) long tokens."""
+    n, device = len(music), music.device
+    previous = torch.full((n + 1,), model.n_codes, dtype=torch.long, device=device)
+    style = torch.tensor([style], device=device)
+    for i in range(n):
+        start = max(0, i + 1 - model.block_size)
+        logits = model(previous[None, start:i + 1], music[None, start:i + 1], style)[0, -1].float()
+        logits = logits / max(temperature, 1e-6)
+        if 0 < top_k < len(logits):
+            logits[logits < torch.topk(logits, top_k).values[-1]] = -math.inf
+        probabilities = F.softmax(logits, -1).cpu()
+        previous[i + 1] = torch.multinomial(probabilities, 1, generator=generator)[0]
+    return previous[1:]
+
+
+# ---- whole dances through the VQ-VAE ------------------------------------------------------------------------------
+
+@torch.no_grad()
+def dance_tokens(vqvae, features, mean, std):
+    """A whole dance's tokens: motion frames (T, 32) numpy, standardised with mean and std (32,) -> (ceil(T / frames
+    per token),) int64 numpy. The last token is filled up by repeating the last frame."""
+    fpt = vqvae.frames_per_token
+    pad = -len(features) % fpt
+    x = (np.concatenate([features, np.repeat(features[-1:], pad, 0)]) - mean) / std
+    device = next(vqvae.parameters()).device
+    return vqvae.tokens(torch.from_numpy(x.astype(np.float32))[None].to(device))[0].cpu().numpy()
+
+
+@torch.no_grad()
+def dance_frames(vqvae, tokens, mean, std, n_frames):
+    """Motion frames of a dance's tokens (N,) -> (n_frames, 32) float32 numpy in the units of `motion_features`
+    (n_frames <= N * frames per token)."""
+    device = next(vqvae.parameters()).device
+    x = vqvae.decode(torch.as_tensor(np.asarray(tokens), dtype=torch.long, device=device)[None])[0].cpu().numpy()
+    return (x[:n_frames] * std + mean).astype(np.float32)

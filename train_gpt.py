@@ -1,0 +1,245 @@
+"""Train the music transformer: the next motion token from the tokens so far, the music and the style.
+
+Reads the VQ-VAE of train_vqvae.py (out/<dataset>/vqvae/ckpt.pt), turns every training dance (and its mirror image,
+with `mirror_dances`) into tokens, and the dance's music (data/<dataset>/music/<clip>.npz) into features on the same
+token grid (models.tokens.token_music: mel bands, strongest onset, beat flag and beat phase, with `music_before` /
+`music_after` tokens of music around each token, standardised). A small causal transformer (models.tokens.MusicGPT)
+learns, with teacher forcing, token i from the tokens before it, the music of token i and the dance's style
+(meta.json's 'label'; with probability `style_dropout` the style is hidden, so that the model also dances when no
+style is asked for and picks one from the music). Training windows of `block_size` tokens start anywhere in a dance.
+
+Writes out/<dataset>/gpt/ckpt.pt (weights, optimiser, settings, model args, the music standardisation, the styles,
+the id of the VQ-VAE codebook it learnt) and reports the teacher-forced loss and accuracy on the TEST dances beside
+"repeat the previous token". A rerun continues from the checkpoint. Runs on CPU or CUDA, and under torchrun:
+
+    python train_gpt.py --dataset=demo
+    torchrun --nproc_per_node=2 train_gpt.py --dataset=demo
+"""
+import os
+import time
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from l2d.audio import load_music
+from l2d.config import configure
+from l2d.io import InputError, atomic_path, data_dir, load_meta, load_poses, out_dir, save_json, split_clips
+from l2d.processes import start_processes
+from l2d.progress import progress
+from models.tokens import (MotionVQVAE, MusicGPT, dance_tokens, mirror_features, motion_features, token_music,
+                           with_neighbours)
+
+dataset = 'demo'
+block_size = 64           # tokens the transformer sees at once (64 x 4 frames = 8.5 s at 30 fps)
+n_layer = 4
+n_head = 4
+n_embd = 128
+dropout = 0.1
+music_before = 2          # tokens of music before each token that it hears
+music_after = 2           # and after (the whole song is known when dancing)
+style_dropout = 0.2       # share of training windows whose style is hidden
+mirror_dances = True      # add every training dance mirrored left-right (same music, mirrored tokens)
+batch_size = 32           # windows per step, split over torchrun processes
+max_steps = 1000
+learning_rate = 1e-3
+warmup_steps = 50
+weight_decay = 0.1
+grad_clip = 1.0
+log_every = 25
+ckpt_every = 500          # save the checkpoint every this many steps (and at the end)
+resume = True             # continue from out/<dataset>/gpt/ckpt.pt when it exists
+seed = 1337
+device = 'auto'           # 'auto' (CUDA when available), 'cpu', 'cuda', 'cuda:1', ...
+cpu_threads = 1           # torch threads per process on CPU (small networks lose more to thread sync than they gain)
+settings = configure(globals())
+# Settings that do not change what is learnt, so a rerun may change them and still continue.
+RUN_SETTINGS = ('max_steps', 'log_every', 'ckpt_every', 'resume', 'device', 'cpu_threads')
+
+device, rank, world = start_processes(device, cpu_threads)
+ddp = world > 1
+master = rank == 0
+if batch_size % world:
+    raise SystemExit(f"error: batch_size={batch_size} is not divisible by the {world} processes")
+local_batch = batch_size // world
+out = out_dir(dataset, 'gpt')
+ckpt_path = os.path.join(out, 'ckpt.pt')
+
+# ---- the VQ-VAE and the dances as tokens --------------------------------------------------------------------------
+vqvae_path = out_dir(dataset, 'vqvae', 'ckpt.pt')
+if not os.path.isfile(vqvae_path):
+    raise SystemExit(f"error: {vqvae_path} not found (run `python train_vqvae.py --dataset={dataset}` first)")
+vq = torch.load(vqvae_path, map_location=device, weights_only=False)
+vqvae = MotionVQVAE(**vq['model_args']).to(device).eval()
+vqvae.load_state_dict(vq['model'])
+frames_per_token, fps, n_codes = vqvae.frames_per_token, float(vq['fps']), vqvae.args['n_codes']
+meta = load_meta(dataset)['clips']
+labels = {clip: meta[clip].get('label') for clip in split_clips(dataset, 'train')}
+styles = sorted({v for v in labels.values() if v}) if all(labels.values()) else []
+dances = {'train': [], 'test': []}
+for split in dances:
+    for clip in split_clips(dataset, split):
+        try:
+            features = motion_features(load_poses(data_dir(dataset, 'poses', clip + '.npz'))['poses'])
+            music = load_music(data_dir(dataset, 'music', clip + '.npz'))
+        except (InputError, ValueError) as e:
+            print(f"{clip}: {e}; skipped")
+            continue
+        if not np.isfinite(features).all():
+            print(f"{clip}: poses with missing joints; skipped")
+            continue
+        if abs(float(music['fps']) - fps) > 1e-3:
+            raise SystemExit(f"error: {data_dir(dataset, 'music', clip + '.npz')}: music at {music['fps']} fps, "
+                             f"the poses at {fps} (rerun process_waves.py)")
+        style = styles.index(meta[clip]['label']) if meta[clip].get('label') in styles else len(styles)
+        versions = [features, mirror_features(features)] if mirror_dances and split == 'train' else [features]
+        for f in versions:
+            tokens = dance_tokens(vqvae, f, vq['mean'], vq['std'])
+            song = with_neighbours(token_music(music, len(tokens), frames_per_token), music_before, music_after)
+            dances[split].append(dict(clip=clip, tokens=tokens, music=song, style=style))
+if not dances['train']:
+    raise SystemExit(f"error: no training dance with poses and music in {data_dir(dataset)}")
+train_music = np.concatenate([d['music'] for d in dances['train']])
+music_mean = train_music.mean(0).astype(np.float32)
+music_std = (train_music.std(0) + 1e-3).astype(np.float32)
+for d in dances['train'] + dances['test']:
+    d['music'] = torch.from_numpy(((d['music'] - music_mean) / music_std).astype(np.float32))
+    d['tokens'] = torch.from_numpy(d['tokens'].astype(np.int64))
+lengths = np.array([len(d['tokens']) for d in dances['train']], np.float64)
+if master:
+    print(f"{len(dances['train'])} training token sequences ({int(lengths.sum())} tokens), "
+          f"{len(dances['test'])} test dances, styles {styles or 'none'}, music {train_music.shape[1]} features "
+          f"per token")
+
+# ---- model, optimiser, checkpoint -------------------------------------------------------------------------------
+torch.manual_seed(seed)
+model_args = dict(n_codes=n_codes, n_music=train_music.shape[1], n_styles=len(styles), block_size=block_size,
+                  n_layer=n_layer, n_head=n_head, n_embd=n_embd, dropout=dropout)
+model = MusicGPT(**model_args).to(device)
+decay = [p for p in model.parameters() if p.dim() >= 2]
+no_decay = [p for p in model.parameters() if p.dim() < 2]
+optimizer = torch.optim.AdamW([dict(params=decay, weight_decay=weight_decay), dict(params=no_decay, weight_decay=0.0)],
+                              lr=learning_rate, betas=(0.9, 0.95))
+step, history, seconds = 0, [], 0.0
+if resume and os.path.isfile(ckpt_path):
+    try:
+        ckpt = torch.load(ckpt_path, map_location=device, weights_only=False)
+    except Exception as e:  # a checkpoint torch cannot read: say so rather than trace back
+        raise SystemExit(f"error: {ckpt_path}: unreadable checkpoint ({e}); delete it or run with --resume=False")
+    changed = {k: (ckpt['settings'].get(k), v) for k, v in settings.items()
+               if k not in RUN_SETTINGS and ckpt['settings'].get(k) != v}
+    if changed:
+        raise SystemExit(f"error: {ckpt_path} was trained with other settings "
+                         f"({', '.join(f'{k}={a!r}, now {b!r}' for k, (a, b) in changed.items())}); "
+                         f"run with --resume=False to start afresh")
+    if ckpt['codebook_id'] != vq['codebook_id']:
+        raise SystemExit(f"error: {ckpt_path} learnt the tokens of another VQ-VAE (train_vqvae.py ran since); "
+                         f"run with --resume=False to start afresh")
+    model.load_state_dict(ckpt['model'])
+    optimizer.load_state_dict(ckpt['optimizer'])
+    step, history, seconds = ckpt['step'], ckpt['history'], ckpt['seconds']
+    if master:
+        print(f"resuming {ckpt_path} at step {step}")
+trainer = torch.nn.parallel.DistributedDataParallel(model) if ddp else model
+if master:
+    print(f"{sum(p.numel() for p in model.parameters())} parameters on {device}"
+          + (f", {world} processes" if ddp else ""))
+
+
+def window(d, start, hide_style=False):
+    """(previous tokens (L,), music (L, F), targets (L,) with -100 past the dance's end, style) of the block_size
+    tokens of dance d from `start`."""
+    tokens, n = d['tokens'], min(block_size, len(d['tokens']) - start)
+    first = tokens[start - 1:start] if start > 0 else torch.tensor([n_codes])
+    previous = torch.cat([first, tokens[start:start + n - 1]])
+    pad = block_size - n
+    return (F.pad(previous, (0, pad), value=n_codes), F.pad(d['music'][start:start + n], (0, 0, 0, pad)),
+            F.pad(tokens[start:start + n], (0, pad), value=-100), len(styles) if hide_style else d['style'])
+
+
+def batch(rng):
+    """local_batch windows of random training dances (drawn by length) from random starts, on the device."""
+    picks = rng.choice(len(lengths), local_batch, p=lengths / lengths.sum())
+    windows = [window(dances['train'][i], int(rng.integers(0, max(1, lengths[i] - block_size + 1))),
+                      bool(rng.random() < style_dropout)) for i in picks]
+    previous, music, targets, style = zip(*windows)
+    return (torch.stack(previous).to(device), torch.stack(music).to(device), torch.stack(targets).to(device),
+            torch.tensor(style).to(device))
+
+
+@torch.no_grad()
+def test_scores():
+    """Teacher-forced mean cross-entropy and accuracy over every token of the test dances (consecutive windows),
+    and the accuracy of repeating the previous token."""
+    model.eval()
+    loss, correct, repeat, count = 0.0, 0, 0, 0
+    for d in dances['test']:
+        for start in range(0, len(d['tokens']), block_size):
+            previous, music, targets, style = window(d, start)
+            logits = model(previous[None].to(device), music[None].to(device), torch.tensor([style]).to(device))[0]
+            mask = targets >= 0
+            targets = targets.to(device)[mask]
+            loss += F.cross_entropy(logits[mask], targets, reduction='sum').item()
+            correct += int((logits[mask].argmax(-1) == targets).sum())
+            repeat += int((previous.to(device)[mask] == targets).sum())
+            count += int(mask.sum())
+    model.train()
+    return dict(test_loss=loss / count, test_accuracy=correct / count, test_repeat_accuracy=repeat / count) \
+        if count else {}
+
+
+def save_checkpoint(report=None):
+    """Everything the dancer needs, and everything a rerun needs to continue."""
+    with atomic_path(ckpt_path) as tmp:
+        torch.save(dict(model=model.state_dict(), optimizer=optimizer.state_dict(), step=step, history=history,
+                        seconds=seconds, settings=settings, model_args=model_args, music_mean=music_mean,
+                        music_std=music_std, music_before=music_before, music_after=music_after, styles=styles,
+                        codebook_id=vq['codebook_id'], fps=fps, frames_per_token=frames_per_token,
+                        report=report), tmp)
+
+
+# ---- training ---------------------------------------------------------------------------------------------------
+model.train()
+bar = progress(total=max_steps, initial=step, disable=not master, desc='music GPT')
+started = time.time()
+while step < max_steps:
+    # Windows and dropout come from (seed, step, rank): a resumed run repeats the uninterrupted one.
+    rng = np.random.default_rng([seed, step, rank])
+    torch.manual_seed(seed * 1_000_003 + step * world + rank)
+    for group in optimizer.param_groups:
+        group['lr'] = learning_rate * min(1.0, (step + 1) / warmup_steps)
+    previous, music, targets, style = batch(rng)
+    logits = trainer(previous, music, style)
+    loss = F.cross_entropy(logits.reshape(-1, n_codes), targets.reshape(-1), ignore_index=-100)
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
+    optimizer.step()
+    if not torch.isfinite(loss):
+        raise SystemExit(f"error: the loss became non-finite at step {step}; try a lower --learning_rate")
+    step += 1
+    bar.update()
+    if master and (step % log_every == 0 or step == max_steps):
+        history.append(dict(step=step, loss=loss.item()))
+        bar.set_postfix(loss=f"{loss.item():.3f}")
+    if step % ckpt_every == 0 and step < max_steps:
+        seconds += time.time() - started
+        started = time.time()
+        if master:
+            history[-1].update(test_scores())
+            save_checkpoint()
+bar.close()
+seconds += time.time() - started
+
+if master:
+    report = dict(settings=settings, step=step, training_seconds=round(seconds, 1),
+                  cpu_seconds_this_run=round(time.process_time(), 1), train_loss=history[-1]['loss']
+                  if history else None, **test_scores())
+    save_checkpoint(report)
+    save_json(os.path.join(out, 'report.json'), report)
+    if 'test_loss' in report:
+        print(f"test dances, teacher-forced: loss {report['test_loss']:.3f}, accuracy {report['test_accuracy']:.3f} "
+              f"(repeating the previous token: {report['test_repeat_accuracy']:.3f})")
+    print(f"trained {step} steps in {seconds:.1f} s ({time.process_time():.1f} s of CPU in this run); wrote {out}")
+if ddp:
+    torch.distributed.destroy_process_group()

@@ -1,0 +1,274 @@
+"""Train the motion tokens: a temporal 1-D convolutional VQ-VAE over the training dances (models/tokens.py).
+
+Every frame of a dance is its MidHip-centred pose in torso lengths plus the root's velocity in torso lengths per
+frame (models.tokens.motion_features), standardised per channel over the training frames. The VQ-VAE learns to
+rebuild random windows of `window_frames` frames through a codebook of `n_codes` tokens, each standing for
+2**downsample frames (4 frames, 0.13 s at 30 fps, by default: about four tokens per beat, so a token is a piece
+of a move rather than a move). Loss: mean squared error of the standardised frames, plus `velocity_weight` times
+that of their frame-to-frame differences (without it the decoder's frames jitter), plus `commitment_weight` times
+the encoder's distance to its code. The codebook follows its vectors by EMA and dead codes are re-seeded from the
+batch. `mirror_dances` adds every dance mirrored left-right (twice the motion, and no side preferred).
+
+At the end it reports, on the held-out TEST dances (meta.json split 'test') and on the training dances: the
+reconstruction error per joint in torso lengths and in pixels (the dance's own torso length), the root velocity
+error in torso lengths per second, codebook perplexity and dead codes; it writes them to out/<dataset>/vqvae/
+report.json and draws what the most used codes decode to (codes.png). The checkpoint out/<dataset>/vqvae/ckpt.pt
+holds the weights, settings, model args, the standardisation, the floor placement of the training dancers
+(l2d.norm.placement) and fps; a rerun continues from it. Runs on CPU or CUDA, and under torchrun:
+
+    python train_vqvae.py --dataset=demo
+    torchrun --nproc_per_node=2 train_vqvae.py --dataset=demo
+"""
+import hashlib
+import os
+import time
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from l2d.config import configure
+from l2d.io import InputError, atomic_path, data_dir, load_meta, load_poses, out_dir, save_json, split_clips
+from l2d.norm import placement as floor_placement
+from l2d.processes import start_processes
+from l2d.progress import progress
+from l2d.skeleton import BONE_SIDES, BONES
+from models.tokens import (MotionVQVAE, dance_frames, dance_tokens, mirror_features, motion_features,
+                           motion_from_features, perplexity)
+
+dataset = 'demo'
+downsample = 2            # stride-2 stages: a token stands for 2**downsample frames
+n_codes = 256             # codebook size
+code_dim = 64             # size of a code vector
+hidden = 128              # channels of the convolutions
+window_frames = 64        # frames of a training window (a multiple of 2**downsample)
+batch_size = 64           # windows per step, split over torchrun processes
+max_steps = 1500
+learning_rate = 1e-3
+velocity_weight = 1.0     # weight of the frame-to-frame difference loss
+commitment_weight = 0.02  # weight of the encoder's pull towards its code
+ema_decay = 0.99          # codebook EMA decay
+dead_below = 0.1          # a code whose EMA count per batch falls below this is re-seeded from the batch
+mirror_dances = True      # add every training dance mirrored left-right
+log_every = 25            # record losses every this many steps
+ckpt_every = 500          # save the checkpoint every this many steps (and at the end)
+picture_codes = 8         # how many of the most used codes codes.png draws
+resume = True             # continue from out/<dataset>/vqvae/ckpt.pt when it exists
+seed = 1337
+device = 'auto'           # 'auto' (CUDA when available), 'cpu', 'cuda', 'cuda:1', ...
+cpu_threads = 1           # torch threads per process on CPU (small networks lose more to thread sync than they gain)
+settings = configure(globals())
+# Settings that do not change what is learnt, so a rerun may change them and still continue.
+RUN_SETTINGS = ('max_steps', 'log_every', 'ckpt_every', 'picture_codes', 'resume', 'device', 'cpu_threads')
+
+device, rank, world = start_processes(device, cpu_threads)
+ddp = world > 1
+master = rank == 0
+if batch_size % world:
+    raise SystemExit(f"error: batch_size={batch_size} is not divisible by the {world} processes")
+frames_per_token = 2 ** downsample
+if window_frames % frames_per_token:
+    raise SystemExit(f"error: window_frames={window_frames} is not a multiple of 2**downsample={frames_per_token}")
+local_batch = batch_size // world
+out = out_dir(dataset, 'vqvae')
+ckpt_path = os.path.join(out, 'ckpt.pt')
+
+# ---- data: motion frames of every dance -------------------------------------------------------------------------
+fps = float(load_meta(dataset).get('fps') or 0)
+dances = {'train': {}, 'test': {}}
+pixel_poses = []
+for split in dances:
+    for clip in split_clips(dataset, split):
+        path = data_dir(dataset, 'poses', clip + '.npz')
+        try:
+            pose_file = load_poses(path)
+            features = motion_features(pose_file['poses'])
+        except InputError as e:
+            print(f"{e}; skipped")
+            continue
+        except ValueError as e:
+            print(f"{path}: {e}; skipped")
+            continue
+        if not np.isfinite(features).all():
+            print(f"{path}: poses with missing joints; skipped")
+            continue
+        fps = fps or pose_file['fps']
+        if len(features) < window_frames:
+            print(f"{path}: {len(features)} frames, under window_frames={window_frames}; skipped")
+            continue
+        dances[split][clip] = dict(features=features, poses=pose_file['poses'])
+        if split == 'train':
+            pixel_poses.append(pose_file['poses'])
+if not dances['train']:
+    raise SystemExit(f"error: no usable training dance in {data_dir(dataset, 'poses')} (run parse.py first)")
+train = [d['features'] for d in dances['train'].values()]
+if mirror_dances:
+    train += [mirror_features(f) for f in train]
+all_frames = np.concatenate(train)
+mean = all_frames.mean(0).astype(np.float32)
+std = (all_frames.std(0) + 1e-4).astype(np.float32)
+standard = [torch.from_numpy((f - mean) / std) for f in train]
+lengths = np.array([len(f) for f in train], np.float64)
+placement = floor_placement(pixel_poses)
+if master:
+    print(f"{len(dances['train'])} training dances ({len(all_frames)} frames with mirrors: {mirror_dances}), "
+          f"{len(dances['test'])} test dances, {fps:g} fps, a token = {frames_per_token} frames "
+          f"({frames_per_token / fps:.3f} s)")
+
+# ---- model, optimiser, checkpoint -------------------------------------------------------------------------------
+torch.manual_seed(seed)
+model_args = dict(hidden=hidden, code_dim=code_dim, n_codes=n_codes, downsample=downsample, decay=ema_decay,
+                  dead_below=dead_below)
+model = MotionVQVAE(**model_args).to(device)
+optimizer = torch.optim.Adam(model.parameters(), lr=learning_rate)
+step, history, seconds = 0, [], 0.0
+if resume and os.path.isfile(ckpt_path):
+    try:
+        ckpt = torch.load(ckpt_path, map_location=device, weights_only=False)
+    except Exception as e:  # a checkpoint torch cannot read: say so rather than trace back
+        raise SystemExit(f"error: {ckpt_path}: unreadable checkpoint ({e}); delete it or run with --resume=False")
+    changed = {k: (ckpt['settings'].get(k), v) for k, v in settings.items()
+               if k not in RUN_SETTINGS and ckpt['settings'].get(k) != v}
+    if changed:
+        raise SystemExit(f"error: {ckpt_path} was trained with other settings "
+                         f"({', '.join(f'{k}={a!r}, now {b!r}' for k, (a, b) in changed.items())}); "
+                         f"run with --resume=False to start afresh")
+    model.load_state_dict(ckpt['model'])
+    optimizer.load_state_dict(ckpt['optimizer'])
+    step, history, seconds = ckpt['step'], ckpt['history'], ckpt['seconds']
+    if master:
+        print(f"resuming {ckpt_path} at step {step}")
+trainer = torch.nn.parallel.DistributedDataParallel(model, broadcast_buffers=False) if ddp else model
+if master:
+    print(f"{sum(p.numel() for p in model.parameters())} parameters on {device}"
+          + (f", {world} processes" if ddp else ""))
+
+
+def save_checkpoint(report=None):
+    """Everything the dancer and train_gpt.py need, and everything a rerun needs to continue."""
+    codebook_id = hashlib.sha1(model.quantiser.codebook.cpu().numpy().tobytes()).hexdigest()[:16]
+    with atomic_path(ckpt_path) as tmp:
+        torch.save(dict(model=model.state_dict(), optimizer=optimizer.state_dict(), step=step, history=history,
+                        seconds=seconds, settings=settings, model_args=model_args, mean=mean, std=std,
+                        placement=placement, fps=fps, train_dances=sorted(dances['train']),
+                        test_dances=sorted(dances['test']), codebook_id=codebook_id, report=report), tmp)
+
+
+def batch(rng):
+    """local_batch random windows (B, window_frames, 32) of the training dances, dances drawn by length."""
+    picks = rng.choice(len(standard), local_batch, p=lengths / lengths.sum())
+    starts = [rng.integers(0, len(standard[i]) - window_frames + 1) for i in picks]
+    return torch.stack([standard[i][s:s + window_frames] for i, s in zip(picks, starts)]).to(device)
+
+
+# ---- training ---------------------------------------------------------------------------------------------------
+model.train()
+bar = progress(total=max_steps, initial=step, disable=not master, desc='VQ-VAE')
+started = time.time()
+while step < max_steps:
+    # Windows and re-seeds come from (seed, step, rank): a resumed run repeats the uninterrupted one.
+    rng = np.random.default_rng([seed, step, rank])
+    torch.manual_seed(seed * 1_000_003 + step)
+    x = batch(rng)
+    reconstruction, codes, commitment = trainer(x)
+    loss_frames = F.mse_loss(reconstruction, x)
+    loss_velocity = F.mse_loss(reconstruction.diff(dim=1), x.diff(dim=1))
+    loss = loss_frames + velocity_weight * loss_velocity + commitment_weight * commitment
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    optimizer.step()
+    if not torch.isfinite(loss):
+        raise SystemExit(f"error: the loss became non-finite at step {step}; try a lower --learning_rate")
+    step += 1
+    bar.update()
+    if master and (step % log_every == 0 or step == max_steps):
+        record = dict(step=step, loss=loss.item(), frames=loss_frames.item(), velocity=loss_velocity.item(),
+                      commitment=commitment.item(), batch_perplexity=perplexity(codes.cpu().numpy(), n_codes),
+                      dead_codes=int((model.quantiser.count < dead_below).sum()))
+        history.append(record)
+        bar.set_postfix(frames=f"{record['frames']:.4f}", ppl=f"{record['batch_perplexity']:.0f}")
+    if step % ckpt_every == 0 and step < max_steps:
+        seconds += time.time() - started
+        started = time.time()
+        if master:
+            save_checkpoint()
+bar.close()
+seconds += time.time() - started
+
+
+# ---- the end: reconstruction and codebook usage on test and training dances, a picture of the codes ---------------
+def reconstruction_report(split):
+    """Per-split figures: mean joint error (torso lengths, pixels), root velocity error (torso lengths per second),
+    perplexity and codes used by the split's tokens, and the tokens themselves."""
+    model.eval()
+    joint_tl, joint_px, root_tl_s, tokens = [], [], [], []
+    for d in dances[split].values():
+        features = d['features']
+        codes = dance_tokens(model, features, mean, std)
+        rebuilt = dance_frames(model, codes, mean, std, len(features))
+        error_tl = np.linalg.norm((rebuilt[:, :30] - features[:, :30]).reshape(-1, 15, 2), axis=-1)
+        torso_px = float(np.median(np.linalg.norm(d['poses'][:, 1] - d['poses'][:, 8], axis=-1)))
+        joint_tl.append(error_tl.mean())
+        joint_px.append(error_tl.mean() * torso_px)
+        root_tl_s.append(np.linalg.norm(rebuilt[:, 30:] - features[:, 30:], axis=-1).mean() * fps)
+        tokens.append(codes)
+    if not tokens:
+        return None, None
+    tokens = np.concatenate(tokens)
+    used = np.unique(tokens)
+    return dict(dances=len(joint_tl), joint_error_tl=float(np.mean(joint_tl)), joint_error_px=float(np.mean(joint_px)),
+                root_velocity_error_tl_s=float(np.mean(root_tl_s)), perplexity=perplexity(tokens, n_codes),
+                codes_used=int(len(used)), dead_codes=int(n_codes - len(used)), tokens=int(len(tokens))), tokens
+
+
+def save_codes_picture(path, codes):
+    """What each of `codes` decodes to: the code repeated three times, its middle token's frames drawn over each
+    other from pale to dark, each frame shifted by the root's travel."""
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    columns = min(len(codes), 8)
+    rows = (len(codes) + columns - 1) // columns
+    fig, axes = plt.subplots(rows, columns, figsize=(columns * 1.4, rows * 2.2), squeeze=False)
+    colours = {'R': 'tab:red', 'L': 'tab:blue', 'C': 'k'}
+    model.eval()
+    for ax, code in zip(axes.flat, codes):
+        frames = dance_frames(model, [code] * 3, mean, std, 3 * frames_per_token)
+        normed, root_tl = motion_from_features(frames)
+        for k in range(frames_per_token, 2 * frames_per_token):
+            pose = normed[k] + root_tl[k] - root_tl[frames_per_token]
+            alpha = 0.25 + 0.75 * (k - frames_per_token + 1) / frames_per_token
+            for (a, b), side in zip(BONES, BONE_SIDES):
+                ax.plot(pose[[a, b], 0], pose[[a, b], 1], color=colours[side], lw=1.2, alpha=alpha)
+        ax.set_title(f"code {code}", fontsize=7)
+    for ax in axes.flat:
+        ax.set_xlim(-1.6, 1.6)
+        ax.set_ylim(2.2, -1.8)  # image coordinates: y down
+        ax.set_aspect('equal')
+        ax.axis('off')
+    fig.suptitle(f"{dataset}: the {len(codes)} most used codes, {frames_per_token} frames each (pale to dark)",
+                 fontsize=8)
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=80)
+    plt.close(fig)
+
+
+if master:
+    test, _ = reconstruction_report('test')
+    training, train_tokens = reconstruction_report('train')
+    report = dict(settings=settings, step=step, training_seconds=round(seconds, 1),
+                  cpu_seconds_this_run=round(time.process_time(), 1), frames_per_token=frames_per_token,
+                  fps=fps, test=test, train=training)
+    save_checkpoint(report)
+    save_json(os.path.join(out, 'report.json'), report)
+    most_used = np.argsort(-np.bincount(train_tokens, minlength=n_codes))[:picture_codes]
+    save_codes_picture(os.path.join(out, 'codes.png'), most_used.tolist())
+    for split, r in (('test', test), ('train', training)):
+        if r:
+            print(f"{split} ({r['dances']} dances): joint error {r['joint_error_tl']:.4f} torso lengths = "
+                  f"{r['joint_error_px']:.2f} px, root velocity error {r['root_velocity_error_tl_s']:.4f} "
+                  f"torso lengths/s, perplexity {r['perplexity']:.1f} of {n_codes} codes, "
+                  f"{r['dead_codes']} unused")
+    print(f"trained {step} steps in {seconds:.1f} s ({time.process_time():.1f} s of CPU in this run); wrote {out}")
+if ddp:
+    torch.distributed.destroy_process_group()
