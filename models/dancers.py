@@ -269,7 +269,64 @@ class GanDancer:
         return dict(poses=place(normed, root_tl, self.placement), normed=normed, root_tl=root_tl)
 
 
-DANCERS = {'dancer': MoveDancer, 'original': OriginalDancer, 'random_moves': RandomMoves, 'gan': GanDancer}
+class TokenDancer:
+    """Learned motion tokens and a music transformer (train_vqvae.py, then train_gpt.py: out/<dataset>/vqvae/ and
+    out/<dataset>/gpt/ckpt.pt): the transformer writes the dance token by token from the music (and `style`, or the
+    music alone when ''), sampled with `temperature` and `top_k` (0: all codes), with a sliding context for songs
+    of any length; the VQ-VAE decodes the tokens to poses and the root's velocity, which travels the dancer."""
+    OPTIONS = dict(temperature=1.0, top_k=0, style='')
+
+    def __init__(self, dataset, name='tokens', device='auto', options=None):
+        from models.tokens import MotionVQVAE, MusicGPT
+        self.options = {k: (options or {}).get(k, v) for k, v in self.OPTIONS.items()}
+        self.device = torch_device(device)
+        vqvae_path, gpt_path = out_dir(dataset, 'vqvae', 'ckpt.pt'), out_dir(dataset, 'gpt', 'ckpt.pt')
+        self.vq = load_checkpoint(vqvae_path, f"`python train_vqvae.py --dataset={dataset}`", self.device)
+        self.gpt = load_checkpoint(gpt_path, f"`python train_gpt.py --dataset={dataset}`", self.device)
+        try:
+            self.vqvae = MotionVQVAE(**self.vq['model_args']).to(self.device).eval()
+            self.vqvae.load_state_dict(self.vq['model'])
+        except (KeyError, RuntimeError, TypeError) as e:
+            raise InputError(f"{vqvae_path}: not a checkpoint of models/tokens.py's VQ-VAE "
+                             f"({str(e).splitlines()[0]}); rerun train_vqvae.py")
+        try:
+            self.net = MusicGPT(**self.gpt['model_args']).to(self.device).eval()
+            self.net.load_state_dict(self.gpt['model'])
+        except (KeyError, RuntimeError, TypeError) as e:
+            raise InputError(f"{gpt_path}: not a checkpoint of models/tokens.py's transformer "
+                             f"({str(e).splitlines()[0]}); rerun train_gpt.py")
+        if self.gpt['codebook_id'] != self.vq['codebook_id']:
+            raise InputError(f"{gpt_path} learnt the tokens of another VQ-VAE than {vqvae_path} (train_vqvae.py "
+                             f"ran since); rerun train_gpt.py")
+        style, styles = self.options['style'], self.gpt['styles']
+        if style and style not in styles:
+            raise InputError(f"unknown style {style!r} for {gpt_path} (known: {', '.join(styles) or 'none'})")
+        self.style = styles.index(style) if style else len(styles)
+        self.fps = float(self.vq['fps'])
+        self.placement = self.vq['placement']
+        self.made_by = (f"{gpt_path} over {vqvae_path}: {self.vqvae.args['n_codes']} tokens of "
+                        f"{self.vqvae.frames_per_token} frames, style {style or 'picked from the music'}, "
+                        f"temperature={self.options['temperature']}, top_k={self.options['top_k']}")
+
+    def generate(self, music, n_frames, seed=0):
+        import torch
+        from models.tokens import dance_frames, motion_from_features, sample_tokens, token_music, with_neighbours
+        if len(music['beats']) < 1:
+            raise InputError("no music frames")
+        n_tokens = -(-int(n_frames) // self.vqvae.frames_per_token)
+        g = self.gpt
+        heard = with_neighbours(token_music(music, n_tokens, self.vqvae.frames_per_token), g['music_before'],
+                                g['music_after'])
+        heard = torch.from_numpy(((heard - g['music_mean']) / g['music_std']).astype(np.float32)).to(self.device)
+        tokens = sample_tokens(self.net, heard, self.style, self.options['temperature'], self.options['top_k'],
+                               torch.Generator().manual_seed(int(seed))).cpu().numpy()
+        normed, root_tl = motion_from_features(dance_frames(self.vqvae, tokens, self.vq['mean'], self.vq['std'],
+                                                            n_frames))
+        return dict(poses=place(normed, root_tl, self.placement), normed=normed, root_tl=root_tl, tokens=tokens)
+
+
+DANCERS = {'dancer': MoveDancer, 'original': OriginalDancer, 'random_moves': RandomMoves, 'gan': GanDancer,
+           'tokens': TokenDancer}
 
 
 def load(dataset, name, device='auto', options=None):
