@@ -227,21 +227,28 @@ real_gaussians = {side: fixed_gaussian(real) for side, real in real_sides.items(
 
 
 # ---- figures with intervals --------------------------------------------------------------------------------------
+def resampled_statistics(z, groups, real, kind):
+    """FID and Div of a row's z-normalised segment features z (S, F) with their dances groups (S,), as functions
+    of a resample (an index array into `clips`). They come from per-dance sums (l2d.metrics), so that a thousand
+    resamples cost a thousand small eigenproblems, not a thousand covariances of all segments."""
+    moments, distances = group_moments(z, groups, clips), group_distance_sums(z, groups, clips)
+
+    def fid_of(index):
+        return frechet_to_reference(*resampled_gaussian(*moments, np.bincount(index, minlength=len(clips))), *real)
+
+    def div_of(index):
+        return resampled_diversity(*distances, np.bincount(index, minlength=len(clips)))
+    return {f'fid_{kind}': fid_of, f'div_{kind}': div_of}
+
+
 def row_distributions(name):
     """{figure: bootstrap distribution (resamples,)} and {figure: value on all test dances} of one row."""
     scores, feats = per_dance[name], features[name]
     groups = np.concatenate([[c] * len(feats[c][0]) for c in clips])
     statistics = {}
     for i, kind in enumerate('kg'):
-        # A resample is a count per dance; FID and Div come from per-dance sums (l2d.metrics), so that a thousand
-        # resamples cost a thousand small eigenproblems, not a thousand covariances of all segments.
         z = standardize(np.concatenate([feats[c][i] for c in clips]), train_sets[i])
-        moments, distances = group_moments(z, groups, clips), group_distance_sums(z, groups, clips)
-        real = real_gaussians[rows[name]['fid_against']][i]
-        statistics[f'fid_{kind}'] = (lambda moments, real: lambda index: frechet_to_reference(
-            *resampled_gaussian(*moments, np.bincount(index, minlength=len(clips))), *real))(moments, real)
-        statistics[f'div_{kind}'] = (lambda distances: lambda index: resampled_diversity(
-            *distances, np.bincount(index, minlength=len(clips))))(distances)
+        statistics.update(resampled_statistics(z, groups, real_gaussians[rows[name]['fid_against']][i], kind))
     everything = np.arange(len(clips))
     values = {key: f(everything) for key, f in statistics.items()}
     distributions = {key: bootstrap_distribution(f, len(clips), resamples, seed) for key, f in statistics.items()}

@@ -63,7 +63,7 @@ def scored(dances):
     train, test = dances
     train_k = features({c: p for c, (p, _) in train.items()})[0]
     real = {c: p for c, (p, _) in test.items()}
-    real_k, _, real_groups = features(real)
+    real_k = features(real)[0]
     controls = {'real': real, 'jittered': {c: jittered(p, seed=k) for k, (c, p) in enumerate(real.items())},
                 'slowed': {c: slowed(p) for c, p in real.items()},
                 'amplitude_halved': {c: amplitude_scaled(p) for c, p in real.items()},
