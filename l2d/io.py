@@ -232,7 +232,8 @@ def load_poses(path):
         with np.load(path, allow_pickle=False) as z:
             d = {k: z[k] for k in z.files}
     except (OSError, ValueError, EOFError, zipfile.BadZipFile) as e:
-        raise InputError(f"{path}: not a readable pose file (damaged .npz: {str(e).splitlines()[0] if str(e) else type(e).__name__})")
+        reason = str(e).splitlines()[0] if str(e) else type(e).__name__
+        raise InputError(f"{path}: not a readable pose file (damaged .npz: {reason})")
     if 'poses' not in d or d['poses'].ndim != 3 or d['poses'].shape[1:] != (15, 2):
         raise InputError(f"{path}: no (T, 15, 2) 'poses' array")
     d['fps'] = float(d.get('fps', 0.0))

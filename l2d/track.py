@@ -59,20 +59,26 @@ def main_person(frames_people, min_confidence, start_frames=10):
 
 
 def _extent(xs, ys, joints):
-    """Diagonal of the bounding box of the points (xs[j], ys[j]) for j in `joints`."""
-    x, y = [xs[j] for j in joints], [ys[j] for j in joints]
+    """Diagonal of the bounding box of the points (xs[j], ys[j]) for j in `joints` (a sorted list of joints)."""
+    if len(joints) == NUM_JOINTS:  # the usual case: every joint, no need to pick
+        x, y = xs, ys
+    else:
+        x, y = [xs[j] for j in joints], [ys[j] for j in joints]
     return math.hypot(max(x) - min(x), max(y) - min(y))
 
 
-def _follow(keypoints, xs, ys, seen, sizes, first, order, start, max_jump, min_size_ratio, merge_fragments, track):
-    """Follow the detection `start` through the frames in `order`, writing each frame's match into `track`.
+def _follow(xs, ys, seen, seen_lists, sizes, first, order, start, max_jump, min_size_ratio, merge_fragments,
+            matches, merges):
+    """Follow the detection `start` through the frames in `order`, noting each frame's match.
 
-    keypoints (N, 15, 3): all detections of the clip, frame t's being first[t]:first[t + 1]; xs, ys [N][15],
-    seen [N][15] and sizes [N]: their x, y, seen joints and body sizes as Python lists. track (T, 15, 3) is
-    left at zero where there is no match. This loop is most of parse.py's time, and on a few detections of 15
-    joints plain Python is faster than numpy's per-call cost."""
+    All detections of the clip are numbered, frame t's being first[t]:first[t + 1]; xs, ys [N][15], seen [N][15],
+    seen_lists [N] (the seen joints' numbers) and sizes [N] are their x, y, seen joints and body sizes as Python
+    lists. Appends (frame, detection) to `matches` and (frame, joint, detection) to `merges` for joints taken
+    from split-off detections. This loop is most of parse.py's time, and on a few detections of 15 joints plain
+    Python is faster than numpy's per-call cost."""
     reference_x, reference_y = list(xs[start]), list(ys[start])  # last known position of each joint
     known = list(seen[start])
+    n_known = sum(known)
     # Floored so that a person seen as a single joint can still be followed a little.
     size = max(sizes[start], 1.0)
     frames_since_match = 0
@@ -81,12 +87,16 @@ def _follow(keypoints, xs, ys, seen, sizes, first, order, start, max_jump, min_s
         allowed_squared = (max_jump * size * frames_since_match) ** 2
         candidates = []  # (median squared jump, detection, largest squared jump), of detections near enough
         for i in range(first[t], first[t + 1]):
-            person_x, person_y, person_seen = xs[i], ys[i], seen[i]
-            shared = [j for j in JOINTS if person_seen[j] and known[j]]
+            person_x, person_y = xs[i], ys[i]
+            if n_known == NUM_JOINTS:
+                shared = seen_lists[i]
+            else:
+                shared = [j for j in seen_lists[i] if known[j]]
             if not shared:
                 continue
-            squared_jumps = sorted([(person_x[j] - reference_x[j]) ** 2 + (person_y[j] - reference_y[j]) ** 2
-                                    for j in shared])
+            # d * d, not d ** 2: the same correctly rounded square, without the call to pow.
+            squared_jumps = sorted([(dx := person_x[j] - reference_x[j]) * dx
+                                    + (dy := person_y[j] - reference_y[j]) * dy for j in shared])
             median = squared_jumps[(len(shared) - 1) // 2]
             if median > allowed_squared:
                 continue
@@ -101,20 +111,30 @@ def _follow(keypoints, xs, ys, seen, sizes, first, order, start, max_jump, min_s
             continue
         candidates.sort()
         best = candidates[0][1]
-        track[t] = keypoints[best]
-        matched, matched_x, matched_y, matched_size = list(seen[best]), list(xs[best]), list(ys[best]), sizes[best]
-        if merge_fragments:
+        matches.append((t, best))
+        matched_joints, matched_size = seen_lists[best], sizes[best]
+        if merge_fragments and len(candidates) > 1 and len(matched_joints) < NUM_JOINTS:
             # OpenPose sometimes splits one person in two (e.g. arms and legs): a detection every joint of which
             # lies where the dancer's joints were gives the joints the best match lacks.
+            matched, matched_x, matched_y = list(seen[best]), list(xs[best]), list(ys[best])
             for _, i, largest_squared_jump in candidates[1:]:
                 if largest_squared_jump <= allowed_squared:
-                    for j in JOINTS:
-                        if seen[i][j] and not matched[j]:
-                            track[t, j] = keypoints[i, j]
+                    for j in seen_lists[i]:
+                        if not matched[j]:
+                            merges.append((t, j, i))
                             matched[j], matched_x[j], matched_y[j], matched_size = True, xs[i][j], ys[i][j], None
-        matched_joints = [j for j in JOINTS if matched[j]]
+            matched_joints = [j for j in JOINTS if matched[j]]
+        else:
+            matched_x, matched_y = xs[best], ys[best]
+        if len(matched_joints) == NUM_JOINTS:
+            reference_x, reference_y = list(matched_x), list(matched_y)
+        else:
+            for j in matched_joints:
+                reference_x[j], reference_y[j] = matched_x[j], matched_y[j]
         for j in matched_joints:
-            reference_x[j], reference_y[j], known[j] = matched_x[j], matched_y[j], True
+            if not known[j]:
+                known[j] = True
+                n_known += 1
         if len(matched_joints) >= NUM_JOINTS // 2:
             if matched_size is None:
                 matched_size = _extent(matched_x, matched_y, matched_joints)
@@ -146,12 +166,20 @@ def select_track(frames_people, min_confidence=0.1, max_jump=0.3, min_size_ratio
         keypoints = np.stack([kp for people in frames_people for kp in people]).astype(np.float32, copy=False)
         t0, i0 = start
         start = first[t0] + i0
-        track[t0] = keypoints[start]
-        clip = (keypoints, keypoints[..., 0].astype(np.float64).tolist(), keypoints[..., 1].astype(np.float64).tolist(),
-                seen_joints(keypoints, min_confidence).tolist(), body_sizes(keypoints, min_confidence).tolist(), first)
-        follow = (start, max_jump, min_size_ratio, merge_fragments, track)
+        seen = seen_joints(keypoints, min_confidence)
+        seen_joint_numbers = np.nonzero(seen)[1].tolist()  # row by row, so detection i's are one slice
+        ends = np.cumsum(seen.sum(axis=1)).tolist()
+        seen_lists = [seen_joint_numbers[begin:end] for begin, end in zip([0] + ends[:-1], ends)]
+        clip = (keypoints[..., 0].astype(np.float64).tolist(), keypoints[..., 1].astype(np.float64).tolist(),
+                seen.tolist(), seen_lists, body_sizes(keypoints, min_confidence).tolist(), first)
+        matches, merges = [(t0, start)], []
+        follow = (start, max_jump, min_size_ratio, merge_fragments, matches, merges)
         _follow(*clip, range(t0 + 1, len(frames_people)), *follow)
         _follow(*clip, range(t0 - 1, -1, -1), *follow)
+        frames, detections = np.array(matches).T
+        track[frames] = keypoints[detections]
+        for t, j, i in merges:
+            track[t, j] = keypoints[i, j]
     return track[:, :, :2].copy(), track[:, :, 2].copy()
 
 
