@@ -3,7 +3,6 @@
 Schema 1.2/1.3: ``{"version": 1.3, "people": [{"person_id": [-1], "pose_keypoints_2d": [x, y, c, ...], ...}]}``,
 pixel coordinates with y down; an undetected joint is ``0, 0, 0``. BODY_25 gives 75 numbers, COCO-18 gives 54.
 """
-import glob
 import json
 import os
 import re
@@ -24,13 +23,16 @@ def frame_number(path):
 
 
 def frame_paths(folder):
-    """Sorted paths of the ``*_keypoints.json`` files of one clip, by frame number.
-    InputError naming the folder when it has none."""
-    paths = glob.glob(os.path.join(glob.escape(folder), '*_keypoints.json'))
-    if not paths:
+    """Sorted paths of the ``*_keypoints.json`` files of one clip, by frame number (files without one first, by
+    name). InputError naming the folder when it has none."""
+    try:
+        names = [n for n in os.listdir(folder) if n.endswith('_keypoints.json') and not n.startswith('.')]
+    except OSError:
+        names = []
+    if not names:
         raise InputError(f"{folder}: no *_keypoints.json files")
-    numbered = [(frame_number(p), p) for p in paths]
-    return [p for _, p in sorted((-1 if n is None else n, p) for n, p in numbered)]
+    numbered = sorted((-1 if number is None else number, name) for name, number in zip(names, map(frame_number, names)))
+    return [os.path.join(folder, name) for _, name in numbered]
 
 
 def keypoints_to_body15(flat):
