@@ -126,6 +126,22 @@ def test_soccer_track_is_continuous_through_empty_frames_and_fragments(soccer, c
     assert d['settings']['max_jump'] == 0.3 and d['source'].endswith(clip)
 
 
+def test_clips_in_worker_processes_give_the_same_pose_files_as_one_process(soccer, tmp_path, monkeypatch):
+    poses = {}
+    for processes in (1, 2):
+        data = tmp_path / str(processes)
+        (data / 'real').mkdir(parents=True)
+        for kind in ('openpose', 'videos'):
+            os.symlink(soccer / kind, data / 'real' / kind)
+        monkeypatch.setenv('L2D_DATA', str(data))
+        run_script('parse.py', '--dataset=real', f'--processes={processes}')
+        poses[processes] = {clip: load_poses(data / 'real' / 'poses' / f'{clip}.npz')
+                            for clip in ('soccer_Kick_2', 'soccer_Kick_20')}
+    for clip, one in poses[1].items():
+        two = poses[2][clip]
+        assert np.array_equal(one['poses'], two['poses']) and np.array_equal(one['confidences'], two['confidences'])
+
+
 def test_soccer_track_ignores_a_bystander_added_first(roots):
     """The real soccer detections with a smaller copy of the kicker, 350 px to the left, listed first."""
     paths = frame_paths(shared_path('openpose_json', 'soccer_Kick_2'))
