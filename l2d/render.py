@@ -395,7 +395,7 @@ def write_animation(path, poses_list, fps, music_path=None, music_offset_s=0.0, 
     Writes atomically, shows a progress bar unless progress=False, returns `path`.
     InputError naming the file for unreadable music or video."""
     import imageio_ffmpeg
-    from tqdm import tqdm
+    from .progress import progress as progress_bar  # the argument `progress` says whether to show it
 
     from .io import atomic_path, save_wav, video_info
 
@@ -438,7 +438,8 @@ def write_animation(path, poses_list, fps, music_path=None, music_offset_s=0.0, 
             writer.send(None)
             frames = _draw_rgbx_frames(poses_list, size, titles, video_frames, confidences_list, captions, video_size,
                                        camera, fps)
-            for frame in tqdm(frames, total=n_frames, unit='frame', desc=os.path.basename(path), disable=not progress):
+            for frame in progress_bar(frames, total=n_frames, unit='frame', desc=os.path.basename(path),
+                                      disable=not progress):
                 writer.send(frame)
             writer.close()
             if os.path.getsize(tmp) == 0:
