@@ -4,7 +4,9 @@ Rows of the report:
   real          the real test dances: the ceiling (its FID is real test vs real train, the floor of FID)
   <dancer>      each of `dancers`, loaded with models.dancers.load and generated here, in this process: a dance
                 for every test song from its music features (data/<dataset>/music/<clip>.npz, the same length as
-                the real dance), and `samples` - 1 more for the first song (seeds seed + 1, ...) for multimodality.
+                the real dance; test song k gets seed `seed` + k, so that a dancer that ignores the music does
+                not repeat one dance for every song), and `samples` - 1 more for the first song (seeds seed + 1000,
+                seed + 1001, ...) for multimodality.
                 A dancer whose model is missing or unreadable gets a note in the report, not a crash.
   controls      the sanity table, built from the real test dances (l2d/controls.py says what each must do):
                 split_half, jittered, slowed, amplitude_halved, frozen, reversed, mirrored, other_song_beats.
@@ -53,7 +55,7 @@ from models.dancers import load
 dataset = 'demo'
 dancers = 'random_moves,original,dancer,gan,tokens'  # models.dancers names; a missing model is a note
 device = 'cpu'
-samples = 3  # dances of the first test song (seeds seed, seed + 1, ...), for multimodality
+samples = 3  # dances of the first test song (its own, then seeds seed + 1000, ...), for multimodality
 segment_s = 5.0  # feature segments: FID, diversity and style accuracy compare segments of this length
 resamples = 1000  # bootstrap resamples of the test dances for every interval
 seed = 0
@@ -105,9 +107,10 @@ made_by = {'real': f"the {len(clips)} real test dances; FID against the {len(rea
 notes, extra_samples, speeds = {}, {}, {}
 
 
-def timed_speed(dancer):
-    """Seconds of dance per second of song_features + generate over the test songs with an audio file."""
-    danced_s = spent_s = 0.0
+def timed_songs(dancer):
+    """(seconds of dance (N,), seconds spent on song_features + generate (N,)) for the N test songs with an audio
+    file: the speed is their sums' quotient."""
+    danced_s, spent_s = [], []
     for clip in clips:
         path = find_media(data_dir(dataset, 'audio'), clip, AUDIO_EXTENSIONS)
         if path is None:
@@ -116,9 +119,9 @@ def timed_speed(dancer):
         features = song_features(path, dancer.fps)
         n_frames = len(features['beats'])
         dancer.generate(features, n_frames, seed)
-        spent_s += time.perf_counter() - started
-        danced_s += n_frames / dancer.fps
-    return danced_s / spent_s if spent_s > 0 else float('nan')
+        spent_s.append(time.perf_counter() - started)
+        danced_s.append(n_frames / dancer.fps)
+    return np.array(danced_s), np.array(spent_s)
 
 
 audio_warmed = False
@@ -128,23 +131,23 @@ for name in [n.strip() for n in dancers.split(',') if n.strip()]:
         if abs(dancer.fps - fps) > 1e-6:
             raise InputError(f"dances at {dancer.fps:g} fps, the real dances at {fps:g}")
         dances = {}
-        for clip in progress(clips, desc=name, unit='dance'):
-            dances[clip] = dancer.generate(music[clip], len(real_test[clip][0]), seed)['poses']
+        for k, clip in enumerate(progress(clips, desc=name, unit='dance')):
+            dances[clip] = dancer.generate(music[clip], len(real_test[clip][0]), seed + k)['poses']
         extra_samples[name] = [dances[first_clip]] + [
-            dancer.generate(music[first_clip], len(real_test[first_clip][0]), seed + k)['poses']
+            dancer.generate(music[first_clip], len(real_test[first_clip][0]), seed + 999 + k)['poses']
             for k in range(1, samples)]
         if not audio_warmed:
             path = find_media(data_dir(dataset, 'audio'), first_clip, AUDIO_EXTENSIONS)
             if path:
                 song_features(path, fps)  # the audio library compiles its functions on the first call
             audio_warmed = True
-        speeds[name] = timed_speed(dancer)
+        speeds[name] = timed_songs(dancer)
     except InputError as e:
         notes[name] = str(e)
         print(f"{name}: not benchmarked: {e}")
         continue
     rows[name] = dict(dances=dances, beats=beats_s, fid_against='test')
-    made_by[name] = f"models.dancers.load({dataset!r}, {name!r}), seed {seed}: {dancer.made_by}"
+    made_by[name] = f"models.dancers.load({dataset!r}, {name!r}), seeds {seed} + song index: {dancer.made_by}"
 generated_names = [n for n in rows if n != 'real']
 
 halves = {c: split_half(real_test[c][0]) for c in clips}
@@ -189,7 +192,8 @@ real_sides = {'train': (train_k, train_g),
               'second_halves': tuple(np.concatenate([f[i] for f in second_half_features.values()]) for i in (0, 1))}
 
 PER_DANCE = ('bas', 'bas_shifted', 'bas_circular', 'bas_fact', 'bas_fact_shifted', 'bas_fact_circular', 'coverage',
-             'hit_rate', 'root_speed', 'floor_width', 'mean_jerk', 'limb_excess', 'bone_drift', 'style_accuracy')
+             'hit_rate', 'period_matched', 'root_speed', 'floor_width', 'mean_jerk', 'limb_excess', 'bone_drift',
+             'style_accuracy')
 per_dance, features = {}, {}
 for name, row in progress(rows.items(), desc='scoring', unit='row'):
     views = {c: in_torso_lengths(row['dances'][c]) for c in clips}
@@ -198,6 +202,7 @@ for name, row in progress(rows.items(), desc='scoring', unit='row'):
         s = beat_metrics(v, fps, row['beats'][clip], seed=seed)
         s['motion_period_s'] = dominant_period_s(v, fps)
         s['period_match'] = period_match(s['motion_period_s'], beat_period_s(row['beats'][clip]))
+        s['period_matched'] = float(s['period_match'] != 'none')
         s.update(root_travel(v, fps))
         s['mean_jerk'] = mean_jerk(v, fps)
         s['limb_excess'] = limb_excess_rate(v, max_lengths)
@@ -257,15 +262,17 @@ def row_distributions(name):
             per = np.array([scores[c][key] for c in clips], dtype=np.float64)
             values[key] = float(np.nanmean(per)) if np.isfinite(per).any() else float('nan')
             distributions[key] = bootstrap_distribution(per, n_resamples=resamples, seed=seed)
-    values['period_match'] = float(np.mean([scores[c]['period_match'] != 'none' for c in clips]))
     values['n_segments'] = int(sum(len(feats[c][0]) for c in clips))
     if len(extra_samples.get(name, [])) >= 2:
         n = len(real_test[first_clip][0])
         values['multimodality_k'] = multimodality([
             standardize(dance_features(in_torso_lengths(p)[:n], fps, segment_s)[0], train_k)
             for p in extra_samples[name]])
-    if name in speeds:
-        values['speed_x_realtime'] = speeds[name]
+    if name in speeds and len(speeds[name][0]):
+        danced_s, spent_s = speeds[name]
+        values['speed_x_realtime'] = float(danced_s.sum() / spent_s.sum())
+        distributions['speed_x_realtime'] = bootstrap_distribution(
+            lambda index: float(danced_s[index].sum() / spent_s[index].sum()), len(danced_s), resamples, seed)
     return values, distributions
 
 
@@ -322,7 +329,7 @@ BEAT_COLUMNS = (('bas', 'BAS', '.3f'), ('bas_shifted', 'BAS half-beat null', '.3
                 ('bas_circular', 'BAS circular null', '.3f'), ('bas_fact', 'BAS FACT', '.3f'),
                 ('bas_fact_shifted', 'FACT half-beat null', '.3f'), ('bas_fact_circular', 'FACT circular null', '.3f'),
                 ('coverage', 'coverage', '.2f'), ('hit_rate', 'hit rate', '.2f'),
-                ('period_match', 'period match', '.2f'))
+                ('period_matched', 'period match', '.2f'))
 MOTION_COLUMNS = (('fid_k', 'FID_k', '.2f'), ('fid_g', 'FID_g', '.2f'), ('n_segments', 'segments', 'd'),
                   ('div_k', 'Div_k', '.2f'), ('div_g', 'Div_g', '.2f'), ('multimodality_k', 'MM_k', '.2f'),
                   ('style_accuracy', label_name, '.2f'), ('root_speed', 'root speed', '.2f'),
@@ -537,8 +544,8 @@ training segments' kinetic and geometric features, accuracy per dance; root spee
 MidHip (torso lengths / s); floor width = range of the MidHip's x (torso lengths); jerk = mean |third difference|
 of the unsmoothed poses (torso lengths / s^3); limb excess = share of frames with a bone longer than any real
 training one; bone drift = worst relative change of the figure's size over {segment_s:g}-s segments; speed =
-seconds of dance per second of song_features (decode + features) and generate over the test songs, model loading
-excluded.
+seconds of dance per second of song_features (decode + features) and generate over the test songs (its interval:
+the songs resampled), model loading excluded, wall clock on this machine as loaded as it was.
 
 ## How each row was made
 
