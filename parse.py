@@ -158,21 +158,21 @@ def parse_clip(clip_folder_paths):
     return result
 
 
-def parse_all(clips):
-    """parse_clip over the clips, in order; in worker processes when there are several clips and cores. Workers
-    are forked (they share the settings without re-running this script), so elsewhere it runs in one process."""
+def worker_pool(n_clips):
+    """A pool of worker processes to parse `n_clips` clips, one per core, or None to parse them in this process (one
+    clip or core, or a system without fork: forked workers share the settings without re-running this script)."""
     cores = len(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') else os.cpu_count() or 1
-    workers = min(len(clips), processes or cores)
+    workers = min(n_clips, processes or cores)
     if workers < 2 or 'fork' not in multiprocessing.get_all_start_methods():
-        yield from map(parse_clip, clips)
-        return
-    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context('fork')) as pool:
-        yield from pool.map(parse_clip, clips)
+        return None
+    return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context('fork'))
 
 
 start_time, start_cpu_s = time.perf_counter(), time.process_time()
 n_parsed = n_frames = n_read = n_nonfinite = 0
-results = parse_all(clips)
+pool = worker_pool(len(clips))
+# pool.map forks the workers at once, before the progress bar starts its thread.
+results = pool.map(parse_clip, clips) if pool else map(parse_clip, clips)
 with progress(total=sum(len(paths) for _, paths in clips), unit='frame', desc='parse') as bar:
     for result in results:
         for line in result['lines']:
@@ -182,6 +182,8 @@ with progress(total=sum(len(paths) for _, paths in clips), unit='frame', desc='p
         n_nonfinite += result['nonfinite']
         n_parsed += result['frames'] > 0
         n_frames += result['frames']
+if pool:
+    pool.shutdown()  # waits for the workers, so that their CPU time is counted below
 
 elapsed_s = time.perf_counter() - start_time
 cpu_s = time.process_time() - start_cpu_s + sum(resource.getrusage(resource.RUSAGE_CHILDREN)[:2])
