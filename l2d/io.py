@@ -117,8 +117,8 @@ def _write_failure_reason(error, tmp, folder):
 def _is_write_failure(error, tmp):
     """Whether an error raised inside atomic_path's block failed writing `tmp` (rather than, say, reading an
     input, which must keep its own message)."""
-    if isinstance(error, OSError):
-        return error.filename in (None, tmp) and not isinstance(error, (FileNotFoundError, IsADirectoryError))
+    if isinstance(error, OSError):  # an input's error names the input; a failed write names tmp, or nothing
+        return error.filename in (None, tmp)
     return isinstance(error, RuntimeError) and ('write' in str(error).lower() or 'enforce fail' in str(error))
 
 
