@@ -10,8 +10,8 @@ against real dances paired with the wrong music (another song, or the same song 
 that moves well but ignores the music loses. The generator dances `rollout` windows in a row from a random start,
 and three losses beside the critic's keep it dancing for a whole song and on the beat of any song: each window's
 per-joint speed, size of moves and root speed match the real dances'; the latents it visits stay spread over the
-pose GAN's inputs; and the dance slows down on the music's beats (models.gan.beat_speed_ratio, after Bailando's beat
-reward), which ties the moves to the beat indicator that every song's features carry, not to the training songs'
+pose GAN's inputs; and the dance slows down on the music's beats and moves between them (models.gan.beat_speed_score,
+after Bailando's beat reward), which ties the moves to the beat indicator that every song's features carry, not to the training songs'
 sound. With styles, a music -> style classifier trains alongside, to pick a style for a new song.
 
 Writes out/<dataset>/gan_seq/: ckpt.pt (everything generate_dance needs, the placement on the training dancers'
@@ -38,8 +38,8 @@ from l2d.norm import normalize, place, placement
 from l2d.plots import save_loss_plot
 from l2d.processes import start_processes
 from l2d.skeleton import MIDHIP, NUM_JOINTS, mirror
-from models.gan import (PoseGenerator, SeqCritic, SeqGenerator, StyleClassifier, beat_speed_ratio, generate_dance,
-                        motion_statistics, music_inputs, sample_latents)
+from models.gan import (PoseGenerator, SeqCritic, SeqGenerator, StyleClassifier, beat_phase, beat_speed_score,
+                        generate_dance, motion_statistics, music_inputs, sample_latents)
 
 dataset = 'demo'
 pose_ckpt = ''            # the pose GAN's checkpoint ('' = out/<dataset>/gan_pose/ckpt.pt)
@@ -64,7 +64,7 @@ latent_weight = 1.0       # keep the latents the walk visits spread over the sph
                           # settles where the pose generator draws frontal, outstretched bodies
 motion_weight = 1.0       # match the real dances' per-joint speed, size of moves and root speed (log ratio squared):
                           # the critic alone lets the walk settle for small moves
-beat_weight = 1.0         # slow down on the music's beats: mean speed on the beats / mean speed of the window
+beat_weight = 1.0         # slow down on the music's beats, move between them (models.gan.beat_speed_score)
 diversity_weight = 1.0    # reward for two dances to the same music differing (mode seeking; the data has one dance
 diversity_cap = 0.1       # per song, so nothing else asks for it), up to this mean joint distance (torso lengths)
 root_smooth_s = 0.2       # the real root tracks are smoothed over this (Gaussian full width at half maximum, s)
@@ -105,7 +105,7 @@ pose_ckpt_path = pose_ckpt or out_dir(dataset, 'gan_pose', 'ckpt.pt')
 
 # ---- data: training dances (normalised) with their root velocities and music --------------------------------------
 meta = load_meta(dataset)
-dances, root_velocities, songs, beats, labels, periods, pixel_dances, fps = [], [], [], [], [], [], [], None
+dances, root_velocities, songs, beat_cos, labels, periods, pixel_dances, fps = [], [], [], [], [], [], [], None
 for clip in split_clips(dataset, 'train'):
     pose_path, music_path = data_dir(dataset, 'poses', clip + '.npz'), data_dir(dataset, 'music', clip + '.npz')
     try:
@@ -135,7 +135,7 @@ for clip in split_clips(dataset, 'train'):
     dances.append(normed)
     root_velocities.append((np.gradient(smooth_root, axis=0) / scale).astype(np.float32))
     songs.append(song)
-    beats.append(np.asarray(features['beats'][:n] > 0.5, np.float32))
+    beat_cos.append(np.cos(2 * np.pi * beat_phase(features['beats'][:n])).astype(np.float32))
     labels.append(meta['clips'][clip].get('label'))
     periods.append(float(np.median(np.diff(beat_frames))) if len(beat_frames) > 1 else fps / 2)
     pixel_dances.append(pose_file['poses'][:n])
@@ -152,11 +152,11 @@ music_std = torch.from_numpy(all_music.std(0)).clamp_min(1e-3)
 if mirror_poses:  # a mirrored dancer dances to the same music, travelling the other way
     dances += [mirror(d) for d in dances]
     root_velocities += [v * np.array([-1, 1], np.float32) for v in root_velocities]
-    songs, beats, labels, periods = songs * 2, beats * 2, labels * 2, periods * 2
+    songs, beat_cos, labels, periods = songs * 2, beat_cos * 2, labels * 2, periods * 2
 dance_t = [torch.from_numpy(d).to(device) for d in dances]
 root_t = [torch.from_numpy(v).to(device) for v in root_velocities]
 song_t = [((torch.from_numpy(s) - music_mean) / music_std).to(device) for s in songs]
-beat_t = [torch.from_numpy(b).to(device) for b in beats]
+beat_cos_t = [torch.from_numpy(c).to(device) for c in beat_cos]
 style_t = torch.tensor([styles.index(label) if style_on else 0 for label in labels], device=device)
 span = seq_len * rollout  # frames per training sequence
 n_starts = np.array([len(d) - span + 1 for d in dances])
@@ -200,12 +200,12 @@ real_windows, real_root_windows = whole_windows(dance_t), whole_windows(root_t)
 critic.set_motion_stats(real_windows, real_root_windows)
 real_motion = motion_statistics(real_windows)
 real_root_speed = real_root_windows.norm(dim=-1).mean()
-real_beat_speed = beat_speed_ratio(real_windows + real_root_windows.cumsum(1)[:, :, None], whole_windows(beat_t),
-                                   beat_sigma_frames).mean()
+real_beat_speed = beat_speed_score(real_windows + real_root_windows.cumsum(1)[:, :, None],
+                                   whole_windows(beat_cos_t), beat_sigma_frames).mean()
 moving_joints = torch.arange(NUM_JOINTS, device=device) != MIDHIP  # MidHip is the fixed origin
 if master:
-    print(f"real dances: root speed {real_root_speed.item() * fps:.3f} torso lengths/s, speed on the beats "
-          f"{real_beat_speed.item():.2f}x their mean speed")
+    print(f"real dances: root speed {real_root_speed.item() * fps:.3f} torso lengths/s, beat speed score "
+          f"{real_beat_speed.item():.2f} (-1: still on the beats, moving between them; 0: not following the beat)")
 step, history = 0, []
 if resume and os.path.isfile(ckpt_path):
     ckpt = torch.load(ckpt_path, map_location=device)
@@ -277,7 +277,7 @@ def save_sample(path):
 
 def draw_windows(rng, n):
     """n random training sequences of `span` frames: dance (n, span, 15, 2), root velocity (n, span, 2), music
-    (n, span, F), beats (n, span) 0/1, style (n,), music of the wrong kind (n, span, F): another song's, or
+    (n, span, F), cos of the beat phase (n, span), style (n,), music of the wrong kind (n, span, F): another song's, or
     (same_song_mismatch of them) the same song's shifted by 0.3-0.7 of a beat."""
     clip = torch.multinomial(torch.from_numpy(n_starts / n_starts.sum()), n, True, generator=rng).numpy()
     start = (torch.rand(n, generator=rng).numpy() * n_starts[clip]).astype(int)
@@ -291,7 +291,7 @@ def draw_windows(rng, n):
 
     def cut(tensors):
         return torch.stack([tensors[c][s:s + span] for c, s in zip(clip, start)])
-    return (cut(dance_t), cut(root_t), cut(song_t), cut(beat_t),
+    return (cut(dance_t), cut(root_t), cut(song_t), cut(beat_cos_t),
             style_t[torch.from_numpy(clip).to(device)] if style_on else None, torch.stack(wrong))
 
 
@@ -350,8 +350,8 @@ while step < max_steps:
     critic.requires_grad_(False)
     # The generator's own batch: each music window twice, from the same start but with different noise and dance
     # codes. The diversity term pushes the two dances apart, which only the noise and the codes can do.
-    _, _, music, music_beats, style, _ = draw_windows(rng, half)
-    music, music_beats = music.repeat(2, 1, 1), music_beats.repeat(2, 1)
+    _, _, music, music_beat_cos, style, _ = draw_windows(rng, half)
+    music, music_beat_cos = music.repeat(2, 1, 1), music_beat_cos.repeat(2, 1)
     style = None if style is None else style.repeat(2)
     fake, fake_root, latents = fake_dances(rng, music, style, seq_g_ddp,
                                            sample_latents(half, z_dim, rng, device).repeat(2, 1))
@@ -373,7 +373,7 @@ while step < max_steps:
     if motion_weight:
         loss_g = loss_g + motion_weight * (motion_ratio.pow(2).mean() + root_ratio.pow(2).mean())
     whole_motion = fake + torch.cat([w.cumsum(1) for w in per_window(fake_root)], 1)[:, :, None]
-    beat_speed = beat_speed_ratio(windows(whole_motion), windows(music_beats), beat_sigma_frames).mean()
+    beat_speed = beat_speed_score(windows(whole_motion), windows(music_beat_cos), beat_sigma_frames).mean()
     if beat_weight:
         loss_g = loss_g + beat_weight * beat_speed
     opt_g.zero_grad(set_to_none=True)

@@ -228,11 +228,12 @@ def motion_statistics(poses):
     return torch.stack([step, spread])
 
 
-def beat_speed_ratio(poses, beats, sigma_frames):
-    """How still a dance is on the beats, as Bailando's beat reward asks (its motion beats are the speed minima):
-    the mean joint speed on the beat frames over the mean speed of the window, the speed smoothed as
-    l2d.metrics.motion_beats smooths it. poses (B, T, 15, 2), beats (B, T) 0/1, sigma_frames: Gaussian smoothing
-    (frames) -> (B,) tensor: below 1 when the dancer slows down on the beats; 1 for a window without beats."""
+def beat_speed_score(poses, beat_cos, sigma_frames):
+    """Where in the beat a dance moves, after Bailando's beat reward (its motion beats are the speed minima): the
+    speed-weighted mean of cos(2 pi * beat phase), the speed (mean over joints) smoothed as l2d.metrics.motion_beats
+    smooths it. poses (B, T, 15, 2); beat_cos (B, T): cos(2 pi * models.gan.beat_phase) of each frame; sigma_frames:
+    Gaussian smoothing (frames) -> (B,) tensor in [-1, 1]: -1 when the dancer moves only half-way between the beats
+    and stands still on them, +1 the other way round, 0 when the speed does not follow the beat."""
     speed = (poses[:, 1:] - poses[:, :-1]).norm(dim=-1).mean(-1)
     speed = torch.cat([speed[:, :1], speed], 1)  # speed[t]: the step into frame t
     radius = max(1, int(3 * sigma_frames))
@@ -240,9 +241,7 @@ def beat_speed_ratio(poses, beats, sigma_frames):
     kernel = torch.exp(-offsets ** 2 / (2 * sigma_frames ** 2))
     smooth = F.conv1d(F.pad(speed[:, None], (radius, radius), mode='replicate'), (kernel / kernel.sum())[None, None])
     smooth = smooth[:, 0]
-    on_beats = (smooth * beats).sum(1) / beats.sum(1).clamp_min(1)
-    ratio = on_beats / smooth.mean(1).clamp_min(1e-6)
-    return torch.where(beats.sum(1) > 0, ratio, torch.ones_like(ratio))
+    return (smooth * beat_cos).sum(1) / smooth.sum(1).clamp_min(1e-6)
 
 
 class SeqCritic(nn.Module):

@@ -236,23 +236,21 @@ def test_beat_phase_and_music_inputs():
         music_inputs({k: v for k, v in music.items() if k != 'onset_strength'})
 
 
-def test_beat_speed_ratio_rewards_stopping_on_the_beat():
-    """A wrist that stops on every beat scores well below 1, one that stops half-way between the beats well above,
-    a steady swing 1; a window without beats scores 1. The critic sees the root's velocity."""
+def test_beat_speed_score_rewards_stopping_on_the_beat():
+    """A wrist that stops on every beat and swings between them scores well below 0, one that stops half-way between
+    the beats well above, a steady drift 0. The critic sees the root's velocity."""
     import torch
-    from models.gan import SeqCritic, beat_speed_ratio
+    from models.gan import SeqCritic, beat_phase, beat_speed_score
     t, period = 120, 20
-    beats = np.zeros((3, t), np.float32)
-    beats[:, period // 2::period] = 1
-    beats[2] = 0
+    beats = np.zeros(t)
+    beats[period // 2::period] = 1
+    beat_cos = torch.from_numpy(np.cos(2 * np.pi * beat_phase(beats))).float().expand(3, -1)
     phase = 2 * np.pi * (np.arange(t) - period // 2) / (2 * period)
     wrist = np.stack([np.cos(phase), np.cos(phase + np.pi / 2), np.arange(t) / t], 0)  # stops on / off the beats
     poses = np.zeros((3, t, 15, 2), np.float32)
     poses[:, :, J['RWrist'], 0] = wrist
-    ratio = beat_speed_ratio(torch.from_numpy(poses), torch.from_numpy(beats), 2.5).numpy()
-    assert ratio[0] < 0.6 and ratio[1] > 1.3 and ratio[2] == 1  # the smoothing keeps a real dip above 0
-    steady = beat_speed_ratio(torch.from_numpy(poses[2:]), torch.from_numpy(beats[:1]), 2.5).item()
-    assert steady == pytest.approx(1, abs=0.05)
+    score = beat_speed_score(torch.from_numpy(poses), beat_cos, 2.5).numpy()
+    assert score[0] < -0.2 and score[1] > 0.2 and abs(score[2]) < 0.05  # -1/3 and 1/3 before the smoothing
     critic = SeqCritic(hidden=8, music_hidden=4)
     dance, music = torch.zeros(1, 30, 15, 2), torch.zeros(1, 30, 36)
     still, travelling = critic(dance, torch.zeros(1, 30, 2), music), critic(dance, torch.full((1, 30, 2), 0.1), music)
