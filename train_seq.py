@@ -11,8 +11,8 @@ that moves well but ignores the music loses. The generator dances `rollout` wind
 and three losses beside the critic's keep it dancing for a whole song and on the beat of any song: each window's
 per-joint speed, size of moves and root speed match the real dances'; the latents it visits stay spread over the
 pose GAN's inputs; and the dance slows down on the music's beats and moves between them (models.gan.beat_speed_score,
-after Bailando's beat reward), which ties the moves to the beat indicator that every song's features carry, not to the training songs'
-sound. With styles, a music -> style classifier trains alongside, to pick a style for a new song.
+after Bailando's beat reward), which ties the moves to the beat phase that every song's features carry, not to the
+training songs' sound. With styles, a music -> style classifier trains alongside, to pick a style for a new song.
 
 Writes out/<dataset>/gan_seq/: ckpt.pt (everything generate_dance needs, the placement on the training dancers'
 floor (l2d.norm.placement), optimisers and settings; training resumes from it, with the same settings except those
@@ -59,6 +59,8 @@ critic_steps = 1          # critic steps per generator step (hinge loss, spectra
                           # generator learns from the side losses alone, against an untrained critic)
 mismatch_weight = 0.5     # share of the critic's fake side taken by real dances paired with the wrong music
 same_song_mismatch = 0.5  # of those, the share whose music is the same song shifted by part of a beat
+mismatch_tempo = 0.1      # the other songs' music comes from songs whose beat period differs by at least this share
+                          # (any other song when none does): a dance that merely keeps some tempo is not enough
 latent_weight = 1.0       # keep the latents the walk visits spread over the sphere as the pose GAN's inputs were
                           # (mean 0, second moment I), so its poses are as varied as the real ones; without it the walk
                           # settles where the pose generator draws frontal, outstretched bodies
@@ -153,6 +155,10 @@ if mirror_poses:  # a mirrored dancer dances to the same music, travelling the o
     dances += [mirror(d) for d in dances]
     root_velocities += [v * np.array([-1, 1], np.float32) for v in root_velocities]
     songs, beat_cos, labels, periods = songs * 2, beat_cos * 2, labels * 2, periods * 2
+song_index = np.arange(len(dances)) % (len(dances) // (2 if mirror_poses else 1))  # a mirrored copy: the same song
+tempo_apart = np.abs(np.log(np.array(periods)[:, None] / np.array(periods)[None])) >= np.log1p(mismatch_tempo)
+other_songs = [next(c for c in (np.flatnonzero(tempo_apart[i]), np.flatnonzero(song_index != song_index[i]),
+                                 np.arange(len(dances))) if len(c)) for i in range(len(dances))]
 dance_t = [torch.from_numpy(d).to(device) for d in dances]
 root_t = [torch.from_numpy(v).to(device) for v in root_velocities]
 song_t = [((torch.from_numpy(s) - music_mean) / music_std).to(device) for s in songs]
@@ -277,11 +283,13 @@ def save_sample(path):
 
 def draw_windows(rng, n):
     """n random training sequences of `span` frames: dance (n, span, 15, 2), root velocity (n, span, 2), music
-    (n, span, F), cos of the beat phase (n, span), style (n,), music of the wrong kind (n, span, F): another song's, or
-    (same_song_mismatch of them) the same song's shifted by 0.3-0.7 of a beat."""
+    (n, span, F), cos of the beat phase (n, span), style (n,), music of the wrong kind (n, span, F): another song's
+    (of another tempo, see mismatch_tempo), or (same_song_mismatch of them) the same song's shifted by 0.3-0.7 of a
+    beat."""
     clip = torch.multinomial(torch.from_numpy(n_starts / n_starts.sum()), n, True, generator=rng).numpy()
     start = (torch.rand(n, generator=rng).numpy() * n_starts[clip]).astype(int)
-    other = (clip + 1 + (torch.rand(n, generator=rng).numpy() * (len(dances) - 1)).astype(int)) % len(dances)
+    pick = torch.rand(n, generator=rng).numpy()
+    other = np.array([other_songs[c][int(p * len(other_songs[c]))] for c, p in zip(clip, pick)])
     other_start = (torch.rand(n, generator=rng).numpy() * n_starts[other]).astype(int)
     same = torch.rand(n, generator=rng).numpy() < same_song_mismatch
     shift = np.round(np.array(periods)[clip] * (0.3 + 0.4 * torch.rand(n, generator=rng).numpy())).astype(int)
