@@ -31,20 +31,16 @@ def frame_paths(folder):
         names = []
     if not names:
         raise InputError(f"{folder}: no *_keypoints.json files")
-    numbered = sorted((-1 if number is None else number, name) for name, number in zip(names, map(frame_number, names)))
+    numbered = sorted((-1 if number is None else number, name)
+                      for name, number in zip(names, map(frame_number, names)))
     return [os.path.join(folder, name) for _, name in numbered]
 
 
-def keypoints_to_body15(flat):
-    """One person's flat ``pose_keypoints_2d`` list -> (15, 3) array of (x, y, confidence).
-
-    75 numbers are BODY_25 (first 15 joints kept); 54 are COCO-18 (MidHip = mean of the hips when both are seen).
-    Raises ValueError for any other length."""
-    return _to_body15(np.asarray(flat, dtype=np.float32)[None])[0]
-
-
 def _to_body15(kp):
-    """(P, 75) BODY_25 or (P, 54) COCO-18 flat keypoints of P people -> (P, 15, 3); ValueError for other lengths."""
+    """(P, 75) BODY_25 or (P, 54) COCO-18 flat keypoints of P people -> (P, 15, 3) (COCO-18's MidHip is the mean
+    of the hips when both are seen); ValueError for other lengths."""
+    if kp.ndim != 2:
+        raise ValueError("pose_keypoints_2d is not a flat list of numbers")
     if kp.shape[1] == 75:
         return kp.reshape(-1, 25, 3)[:, :NUM_JOINTS]
     if kp.shape[1] == 54:
