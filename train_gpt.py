@@ -27,8 +27,8 @@ from l2d.config import configure
 from l2d.io import InputError, atomic_path, data_dir, load_meta, load_poses, out_dir, save_json, split_clips
 from l2d.processes import start_processes
 from l2d.progress import progress
-from models.tokens import (MotionVQVAE, MusicGPT, dance_tokens, mirror_features, motion_features, token_music,
-                           with_neighbours)
+from models.tokens import (MotionVQVAE, MusicGPT, dance_tokens, mirror_features, motion_features, nearest_style,
+                           song_descriptor, token_music, with_neighbours)
 
 dataset = 'demo'
 block_size = 64           # tokens the transformer sees at once (64 x 4 frames = 8.5 s at 30 fps)
@@ -95,8 +95,10 @@ for split in dances:
         versions = [features, mirror_features(features)] if mirror_dances and split == 'train' else [features]
         for f in versions:
             tokens = dance_tokens(vqvae, f, vq['mean'], vq['std'])
-            song = with_neighbours(token_music(music, len(tokens), frames_per_token), music_before, music_after)
-            dances[split].append(dict(clip=clip, tokens=tokens, music=song, style=style))
+            heard = token_music(music, len(tokens), frames_per_token)
+            song = with_neighbours(heard, music_before, music_after)
+            dances[split].append(dict(clip=clip, tokens=tokens, music=song, style=style,
+                                      descriptor=song_descriptor(heard)))
 if not dances['train']:
     raise SystemExit(f"error: no training dance with poses and music in {data_dir(dataset)}")
 train_music = np.concatenate([d['music'] for d in dances['train']])
@@ -106,6 +108,11 @@ for d in dances['train'] + dances['test']:
     d['music'] = torch.from_numpy(((d['music'] - music_mean) / music_std).astype(np.float32))
     d['tokens'] = torch.from_numpy(d['tokens'].astype(np.int64))
 lengths = np.array([len(d['tokens']) for d in dances['train']], np.float64)
+# With no style asked for, the dancer dances the style whose songs sound most like the song (nearest mean song).
+descriptors = np.stack([d['descriptor'] for d in dances['train']])
+descriptor_mean, descriptor_std = descriptors.mean(0), descriptors.std(0) + 1e-3
+style_centroids = np.stack([((descriptors - descriptor_mean) / descriptor_std)[
+    [d['style'] == i for d in dances['train']]].mean(0) for i in range(len(styles))]) if styles else None
 if master:
     print(f"{len(dances['train'])} training token sequences ({int(lengths.sum())} tokens), "
           f"{len(dances['test'])} test dances, styles {styles or 'none'}, music {train_music.shape[1]} features "
@@ -195,7 +202,8 @@ def save_checkpoint(report=None):
                         seconds=seconds, settings=settings, model_args=model_args, music_mean=music_mean,
                         music_std=music_std, music_before=music_before, music_after=music_after, styles=styles,
                         codebook_id=vq['codebook_id'], fps=fps, frames_per_token=frames_per_token,
-                        report=report), tmp)
+                        style_centroids=style_centroids, descriptor_mean=descriptor_mean,
+                        descriptor_std=descriptor_std, report=report), tmp)
 
 
 # ---- training ---------------------------------------------------------------------------------------------------
@@ -231,8 +239,19 @@ while step < max_steps:
 bar.close()
 seconds += time.time() - started
 
+
+def style_from_music_accuracy():
+    """Share of test songs whose nearest style (models.tokens.nearest_style) is the dance's own; None without styles
+    or test dances."""
+    if not styles or not dances['test']:
+        return None
+    return float(np.mean([nearest_style(d['descriptor'], style_centroids, descriptor_mean, descriptor_std)
+                          == d['style'] for d in dances['test']]))
+
+
 if master:
     report = dict(settings=settings, step=step, training_seconds=round(seconds, 1),
+                  style_from_music_test_accuracy=style_from_music_accuracy(),
                   cpu_seconds_this_run=round(time.process_time(), 1), train_loss=history[-1]['loss']
                   if history else None, **test_scores())
     save_checkpoint(report)
@@ -240,6 +259,9 @@ if master:
     if 'test_loss' in report:
         print(f"test dances, teacher-forced: loss {report['test_loss']:.3f}, accuracy {report['test_accuracy']:.3f} "
               f"(repeating the previous token: {report['test_repeat_accuracy']:.3f})")
+    if report['style_from_music_test_accuracy'] is not None:
+        print(f"style picked from the music: right for {report['style_from_music_test_accuracy']:.2f} of the test "
+              f"songs")
     print(f"trained {step} steps in {seconds:.1f} s ({time.process_time():.1f} s of CPU in this run); wrote {out}")
 if ddp:
     torch.distributed.destroy_process_group()

@@ -273,8 +273,10 @@ class TokenDancer:
     """Learned motion tokens and a music transformer (train_vqvae.py, then train_gpt.py: out/<dataset>/vqvae/ and
     out/<dataset>/gpt/ckpt.pt): the transformer writes the dance token by token from the music (and `style`, or the
     music alone when ''), sampled with `temperature` and `top_k` (0: all codes), with a sliding context for songs
-    of any length; the VQ-VAE decodes the tokens to poses and the root's velocity, which travels the dancer."""
-    OPTIONS = dict(temperature=1.0, top_k=0, style='')
+    of any length; the VQ-VAE decodes the tokens to poses and the root's velocity, which travels the dancer. With
+    `snap_beats` the decoded dance's kinematic beats are moved onto the song's beats by a small time warp
+    (models.tokens.snap_to_beats)."""
+    OPTIONS = dict(temperature=1.0, top_k=0, style='', snap_beats=True)
 
     def __init__(self, dataset, name='tokens', device='auto', options=None):
         from models.tokens import MotionVQVAE, MusicGPT
@@ -301,27 +303,35 @@ class TokenDancer:
         style, styles = self.options['style'], self.gpt['styles']
         if style and style not in styles:
             raise InputError(f"unknown style {style!r} for {gpt_path} (known: {', '.join(styles) or 'none'})")
-        self.style = styles.index(style) if style else len(styles)
+        self.style = styles.index(style) if style else None
         self.fps = float(self.vq['fps'])
         self.placement = self.vq['placement']
         self.made_by = (f"{gpt_path} over {vqvae_path}: {self.vqvae.args['n_codes']} tokens of "
                         f"{self.vqvae.frames_per_token} frames, style {style or 'picked from the music'}, "
-                        f"temperature={self.options['temperature']}, top_k={self.options['top_k']}")
+                        f"temperature={self.options['temperature']}, top_k={self.options['top_k']}, "
+                        f"snap_beats={self.options['snap_beats']}")
 
     def generate(self, music, n_frames, seed=0):
         import torch
-        from models.tokens import dance_frames, motion_from_features, sample_tokens, token_music, with_neighbours
+        from models.tokens import (dance_frames, motion_from_features, nearest_style, sample_tokens, snap_to_beats,
+                                   song_descriptor, token_music, with_neighbours)
         if len(music['beats']) < 1:
             raise InputError("no music frames")
         n_tokens = -(-int(n_frames) // self.vqvae.frames_per_token)
         g = self.gpt
-        heard = with_neighbours(token_music(music, n_tokens, self.vqvae.frames_per_token), g['music_before'],
-                                g['music_after'])
+        raw = token_music(music, n_tokens, self.vqvae.frames_per_token)
+        heard = with_neighbours(raw, g['music_before'], g['music_after'])
         heard = torch.from_numpy(((heard - g['music_mean']) / g['music_std']).astype(np.float32)).to(self.device)
-        tokens = sample_tokens(self.net, heard, self.style, self.options['temperature'], self.options['top_k'],
+        style = self.style
+        if style is None:
+            style = (nearest_style(song_descriptor(raw), g['style_centroids'], g['descriptor_mean'],
+                                   g['descriptor_std']) if g['styles'] else 0)
+        tokens = sample_tokens(self.net, heard, style, self.options['temperature'], self.options['top_k'],
                                torch.Generator().manual_seed(int(seed))).cpu().numpy()
         normed, root_tl = motion_from_features(dance_frames(self.vqvae, tokens, self.vq['mean'], self.vq['std'],
                                                             n_frames))
+        if self.options['snap_beats']:
+            normed, root_tl = snap_to_beats(normed, root_tl, self.fps, music['beat_times_s'])
         return dict(poses=place(normed, root_tl, self.placement), normed=normed, root_tl=root_tl, tokens=tokens)
 
 

@@ -106,6 +106,56 @@ def with_neighbours(features, before, after):
     return np.concatenate([padded[k:k + len(features)] for k in range(before + 1 + after)], axis=1)
 
 
+def snap_to_beats(normed, root_tl, fps, beat_times_s, max_shift=0.35):
+    """Move the dance's kinematic beats onto the music's beats by warping its time a little.
+
+    normed (T, 15, 2) and root_tl (T, 2) torso lengths at fps; beat_times_s (B,) the music's beats. The kinematic
+    beats (l2d.metrics.motion_beats: minima of the smoothed joint speed, root included) are matched in order to the
+    nearest music beat within max_shift beat periods (median beat interval); the time map through the matched
+    pairs (and the first and last frames) is piecewise linear, so between two beats the dance runs a little faster
+    or slower, and nothing is cut or repeated. Poses and the root track are read off the map by linear
+    interpolation. Fewer than 2 music beats: unchanged. -> (normed (T, 15, 2), root_tl (T, 2)) float32."""
+    from l2d.metrics import motion_beats
+    beats = np.sort(np.asarray(beat_times_s, np.float64).reshape(-1)) * fps
+    n = len(normed)
+    beats = beats[(beats > 0) & (beats < n - 1)]
+    if len(beats) < 2 or n < 3:
+        return normed, root_tl
+    reach = max_shift * float(np.median(np.diff(beats)))
+    motion = motion_beats(normed + root_tl[:, None], fps).astype(np.float64)
+    targets, sources = [0.0], [0.0]
+    for beat in beats:
+        if not len(motion):
+            break
+        nearest = motion[np.abs(motion - beat).argmin()]
+        if abs(nearest - beat) <= reach and nearest > sources[-1] and beat > targets[-1]:
+            targets.append(beat)
+            sources.append(nearest)
+    targets.append(n - 1.0)
+    sources.append(n - 1.0)
+    source = np.interp(np.arange(n), targets, sources)
+    below = np.clip(np.floor(source).astype(int), 0, n - 2)
+    weight = (source - below)[:, None]
+
+    def read(x):
+        x = np.asarray(x, np.float32).reshape(n, -1)
+        return (x[below] * (1 - weight) + x[below + 1] * weight).astype(np.float32)
+
+    return read(normed).reshape(normed.shape), read(root_tl)
+
+
+def song_descriptor(token_features):
+    """What a song sounds like overall, for picking a style: token_music rows (N, F) -> (2 F,) their mean and std."""
+    return np.concatenate([token_features.mean(0), token_features.std(0)]).astype(np.float32)
+
+
+def nearest_style(descriptor, centroids, mean, std):
+    """Index of the style whose mean song descriptor (centroids (S, D), standardised with mean, std (D,)) is
+    nearest to a song's descriptor (D,) -> int."""
+    z = (np.asarray(descriptor, np.float64) - mean) / std
+    return int(np.linalg.norm(np.asarray(centroids) - z, axis=1).argmin())
+
+
 def perplexity(tokens, n_codes):
     """exp(entropy) of the token histogram (n_codes = every code used equally; 1 = one code) -> float."""
     counts = np.bincount(np.asarray(tokens).reshape(-1), minlength=n_codes).astype(np.float64)
@@ -249,11 +299,21 @@ class Block(nn.Module):
         self.mlp = nn.Sequential(nn.Linear(n_embd, 4 * n_embd), nn.GELU(), nn.Linear(4 * n_embd, n_embd),
                                  nn.Dropout(dropout))
 
-    def forward(self, x):
+    def forward(self, x, cache=None, layer=0):
+        """x (B, T, C) -> (B, T, C). cache: None, or a list holding each layer's (keys, values) so far, which this
+        call extends: x is then either a whole window (empty cache) or one new position after the cached ones."""
         b, t, c = x.shape
         q, k, v = (a.view(b, t, self.n_head, c // self.n_head).transpose(1, 2)
                    for a in self.qkv(self.ln1(x)).split(c, dim=2))
-        y = F.scaled_dot_product_attention(q, k, v, dropout_p=self.dropout if self.training else 0.0, is_causal=True)
+        if cache is not None:
+            if len(cache) > layer:
+                k, v = torch.cat([cache[layer][0], k], 2), torch.cat([cache[layer][1], v], 2)
+                cache[layer] = (k, v)
+            else:
+                cache.append((k, v))
+        # One new position after cached ones sees them all: causal masking applies only to a whole window.
+        y = F.scaled_dot_product_attention(q, k, v, dropout_p=self.dropout if self.training else 0.0,
+                                           is_causal=q.shape[2] > 1)
         x = x + self.proj(y.transpose(1, 2).reshape(b, t, c))
         return x + self.mlp(self.ln2(x))
 
@@ -281,12 +341,15 @@ class MusicGPT(nn.Module):
         self.head = nn.Linear(n_embd, n_codes)
         nn.init.normal_(self.position, std=0.02)
 
-    def forward(self, previous, music, style):
-        """previous (B, L) tokens (n_codes = start), music (B, L, n_music), style (B,) -> logits (B, L, n_codes)."""
-        x = self.token(previous) + self.music(music) + self.style(style)[:, None] + self.position[:previous.shape[1]]
-        x = self.drop(x)
-        for block in self.blocks:
-            x = block(x)
+    def forward(self, previous, music, style, cache=None):
+        """previous (B, L) tokens (n_codes = start), music (B, L, n_music), style (B,) -> logits (B, L, n_codes).
+        cache: None (training), or a list of the blocks' keys and values that the call extends (generation: a
+        window's first positions with an empty list, then one position at a time after them)."""
+        start = cache[0][0].shape[2] if cache else 0
+        x = self.token(previous) + self.music(music) + self.style(style)[:, None]
+        x = self.drop(x + self.position[start:start + previous.shape[1]])
+        for layer, block in enumerate(self.blocks):
+            x = block(x, cache, layer)
         return self.head(self.ln(x))
 
 
@@ -294,14 +357,19 @@ class MusicGPT(nn.Module):
 def sample_tokens(model, music, style, temperature=1.0, top_k=0, generator=None):
     """A dance's tokens, one after another, for a whole song: music (N, n_music) standardised token features
     (torch, on the model's device), style an int (model.n_styles = unknown); top_k 0 samples from every code;
-    generator: a torch.Generator (CPU) for a seeded dance. Beyond block_size tokens the window slides: each token
-    sees the block_size - 1 tokens before it. -> (N,) long tokens."""
+    generator: a torch.Generator (CPU) for a seeded dance. Keys and values are cached, so each token costs one
+    position; when the window is full it slides by half: the newest block_size // 2 positions are recomputed as a
+    fresh window (training windows start anywhere, so a window that starts mid-dance is familiar). A token thus sees
+    between block_size // 2 and block_size - 1 tokens before it. -> (N,) long tokens."""
     n, device = len(music), music.device
     previous = torch.full((n + 1,), model.n_codes, dtype=torch.long, device=device)
     style = torch.tensor([style], device=device)
+    cache, start = [], 0
     for i in range(n):
-        start = max(0, i + 1 - model.block_size)
-        logits = model(previous[None, start:i + 1], music[None, start:i + 1], style)[0, -1].float()
+        if i - start >= model.block_size:
+            cache, start = [], i + 1 - model.block_size // 2
+        first = start if not cache else i
+        logits = model(previous[None, first:i + 1], music[None, first:i + 1], style, cache)[0, -1].float()
         logits = logits / max(temperature, 1e-6)
         if 0 < top_k < len(logits):
             logits[logits < torch.topk(logits, top_k).values[-1]] = -math.inf

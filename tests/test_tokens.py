@@ -1,0 +1,194 @@
+"""The token dancer: models/tokens.py's helpers and networks, train_vqvae.py and train_gpt.py on a tiny synthetic
+dataset (test_cluster.write_dataset), resuming, and a dance for a song longer than any in training."""
+import os
+
+import numpy as np
+import pytest
+import torch
+
+torch.set_num_threads(1)
+
+from conftest import module_roots, run_script
+from l2d.io import data_dir, load_json, out_dir
+from l2d.metrics import beat_metrics
+from l2d.norm import root_track
+from models.tokens import (MotionVQVAE, MusicGPT, beat_phase, mirror_features, motion_features,
+                           motion_from_features, nearest_style, sample_tokens, snap_to_beats, token_music,
+                           with_neighbours)
+from test_cluster import FPS, STANDING, write_dataset
+
+VQVAE = ('--dataset=tiny', '--hidden=32', '--code_dim=16', '--n_codes=32', '--window_frames=32', '--batch_size=8',
+         '--log_every=5', '--ckpt_every=10', '--picture_codes=4')
+GPT = ('--dataset=tiny', '--n_embd=32', '--n_layer=1', '--n_head=2', '--block_size=16', '--batch_size=8',
+       '--log_every=5', '--ckpt_every=10')
+STEPS = 20
+
+
+def constructed_dance(n_frames=240, fps=FPS, seed=0):
+    """Pixel poses of a dancer swinging arms and legs at two speeds and walking to the right and back:
+    (n_frames, 15, 2) pixels, torso 100 px."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(n_frames) / fps
+    normed = np.repeat(STANDING[None], n_frames, 0)
+    for joint, (hz, phase) in zip((4, 7, 11, 14), rng.uniform((0.5, 0), (1.5, 6), (4, 2))):
+        normed[:, joint, 0] += 0.4 * np.sin(2 * np.pi * hz * t + phase)
+        normed[:, joint, 1] += 0.2 * np.cos(2 * np.pi * hz * t + phase)
+    root = np.stack([300 + 80 * np.sin(2 * np.pi * t / 8), 250 + 0 * t], 1)
+    return (normed * 100 + root[:, None]).astype(np.float32)
+
+
+def test_motion_features_round_trip_and_mirror():
+    poses = constructed_dance()
+    features = motion_features(poses)
+    assert features.shape == (240, 32) and np.all(features[0, 30:] == 0)
+    normed, root_tl = motion_from_features(features)
+    assert np.allclose(root_tl, root_track(poses), atol=1e-4)
+    assert np.allclose(normed[:, 8], 0) and np.allclose(normed[:, 1], STANDING[1], atol=1e-3)  # MidHip, Neck
+    mirrored = mirror_features(features)
+    assert np.allclose(mirrored[:, 30], -features[:, 30]) and np.allclose(mirror_features(mirrored), features)
+    # The dancer's right wrist (4) swings as the mirror image of its left wrist (7).
+    assert np.allclose(mirrored[:, 2 * 7], -features[:, 2 * 4])
+
+
+def test_token_music_beats_phase_and_padding():
+    n = 40
+    music = dict(mel_db=np.tile(np.arange(128, dtype=np.float32), (n, 1)), onset_strength=np.zeros(n, np.float32),
+                 beats=np.zeros(n, np.float32), beat_times_s=np.array([0.5, 1.0]), fps=20.0)
+    music['beats'][[10, 20]] = 1
+    rows = token_music(music, n_tokens=12, frames_per_token=4)  # 48 frames: 8 past the song's end
+    assert rows.shape == (12, 20)
+    assert rows[:, 16].tolist() == [0] * 12  # onsets
+    assert np.flatnonzero(rows[:, 17]).tolist() == [2, 5]  # the tokens holding frames 10 and 20
+    assert rows[0, 0] == pytest.approx(3.5) and rows[0, 15] == pytest.approx(123.5)  # mel pooled into 16 bands
+    assert beat_phase([0.5, 0.75, 1.25, 0.25], [0.5, 1.0]) == pytest.approx([0, 0.5, 0.5, 0.5])
+    assert with_neighbours(np.arange(3.0)[:, None], 1, 1).tolist() == [[0, 0, 1], [0, 1, 2], [1, 2, 2]]
+
+
+def test_snap_to_beats_moves_motion_onto_the_beats():
+    fps, period_s = 30, 0.6
+    t = np.arange(300) / fps
+    normed = np.repeat(STANDING[None], len(t), 0)
+    # A wrist circling with pauses every period (its angular speed is 1 - cos), 0.1 s before each music beat.
+    u = (t - 0.2) / period_s
+    angle = np.pi * (u - np.sin(2 * np.pi * u) / (2 * np.pi))
+    normed[:, 4] += 0.4 * np.stack([np.cos(angle), np.sin(angle)], 1)
+    beats = np.arange(0.3, 9.8, period_s)
+    before = beat_metrics(normed, fps, beats)['bas']
+    snapped, root = snap_to_beats(normed, np.zeros((len(t), 2), np.float32), fps, beats)
+    assert snapped.shape == normed.shape and root.shape == (len(t), 2)
+    after = beat_metrics(snapped, fps, beats)
+    assert after['bas'] > 0.8 > 0.3 > before and after['bas_shifted'] < 0.3
+    assert np.allclose(snap_to_beats(normed, root, fps, [])[0], normed)  # no beats: unchanged
+
+
+def test_nearest_style():
+    assert nearest_style([3.0, 0.0], np.array([[0, 0], [1, 0]]), np.zeros(2), np.full(2, 2.0)) == 1
+
+
+def test_vqvae_reconstructs_a_constructed_motion():
+    torch.manual_seed(0)
+    features = motion_features(constructed_dance(480))
+    mean, std = features.mean(0), features.std(0) + 1e-4
+    x = torch.from_numpy((features - mean) / std)
+    model = MotionVQVAE(hidden=32, code_dim=16, n_codes=64, downsample=2)
+    optimizer = torch.optim.Adam(model.parameters(), lr=3e-3)
+    rng = np.random.default_rng(0)
+    for _ in range(150):
+        starts = rng.integers(0, len(x) - 48, 8)
+        batch = torch.stack([x[s:s + 48] for s in starts])
+        out, codes, commitment = model(batch)
+        loss = torch.nn.functional.mse_loss(out, batch) + 0.02 * commitment
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    model.eval()
+    with torch.no_grad():
+        rebuilt = model.decode(model.tokens(x[None]))[0].numpy() * std + mean
+    error_tl = np.linalg.norm((rebuilt[:, :30] - features[:, :30]).reshape(-1, 15, 2), axis=-1).mean()
+    still_tl = np.linalg.norm((mean[:30] - features[:, :30]).reshape(-1, 15, 2), axis=-1).mean()
+    print(f"joint error {error_tl:.4f} torso lengths, standing still {still_tl:.4f}")
+    assert error_tl < 0.05 and error_tl < still_tl / 3  # torso lengths per joint
+    assert len(np.unique(model.tokens(x[None]).numpy())) > 8  # no collapse onto a few codes
+
+
+def test_transformer_overfits_a_short_token_sequence_and_caches_exactly():
+    torch.manual_seed(0)
+    tokens = torch.from_numpy(np.random.default_rng(1).integers(0, 16, 24))
+    music = torch.randn(24, 6)
+    previous = torch.cat([torch.tensor([16]), tokens[:-1]])[None]
+    model = MusicGPT(16, 6, n_styles=0, block_size=24, n_layer=2, n_head=2, n_embd=32, dropout=0.0)
+    optimizer = torch.optim.Adam(model.parameters(), lr=3e-3)
+    for _ in range(150):
+        loss = torch.nn.functional.cross_entropy(model(previous, music[None], torch.tensor([0]))[0], tokens)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    model.eval()
+    assert loss.item() < 0.05
+    assert sample_tokens(model, music, 0, top_k=1).tolist() == tokens.tolist()
+    cache, stepwise = [], []
+    with torch.no_grad():
+        whole = model(previous, music[None], torch.tensor([0]))[0]
+        for i in range(24):
+            stepwise.append(model(previous[:, i:i + 1], music[None, i:i + 1], torch.tensor([0]), cache)[0, -1])
+    assert torch.allclose(torch.stack(stepwise), whole, atol=1e-4)
+
+
+@pytest.fixture(scope='module')
+def trained(tmp_path_factory):
+    """Both stages trained on the tiny dataset (data and out under one temporary root); yields the root."""
+    root = tmp_path_factory.mktemp('tokens')
+    with module_roots(root):
+        write_dataset('tiny')
+        run_script('train_vqvae.py', *VQVAE, f'--max_steps={STEPS}')
+        run_script('train_gpt.py', *GPT, f'--max_steps={STEPS}')
+        yield root
+
+
+def test_training_writes_reports_and_checkpoints(trained):
+    with module_roots(trained):
+        report = load_json(out_dir('tiny', 'vqvae', 'report.json'))
+        assert report['step'] == STEPS and report['test']['dances'] == 2 and report['train']['dances'] == 6
+        assert 0 < report['test']['joint_error_tl'] < 1 and 1 <= report['test']['perplexity'] <= 32
+        assert os.path.isfile(out_dir('tiny', 'vqvae', 'codes.png'))
+        gpt = torch.load(out_dir('tiny', 'gpt', 'ckpt.pt'), weights_only=False)
+        vq = torch.load(out_dir('tiny', 'vqvae', 'ckpt.pt'), weights_only=False)
+        assert gpt['codebook_id'] == vq['codebook_id'] and gpt['styles'] == ['tempo0', 'tempo1']
+        assert gpt['history'][-1]['loss'] < gpt['history'][0]['loss']
+        assert 'test_loss' in gpt['report'] and vq['placement']['scale'] > 0
+
+
+def test_resumed_run_continues_where_it_stopped(trained, tmp_path):
+    with module_roots(tmp_path):
+        write_dataset('tiny')
+        run_script('train_vqvae.py', *VQVAE, f'--max_steps={STEPS // 2}')
+        proc = run_script('train_vqvae.py', *VQVAE, f'--max_steps={STEPS}')
+        assert 'resuming' in proc.stdout and f'at step {STEPS // 2}' in proc.stdout
+        resumed = torch.load(out_dir('tiny', 'vqvae', 'ckpt.pt'), weights_only=False)
+        changed = run_script('train_vqvae.py', *VQVAE, '--max_steps=30', '--n_codes=16', check=False)
+        assert changed.returncode != 0 and 'n_codes=32, now 16' in changed.stderr
+    straight = torch.load(trained / 'out' / 'tiny' / 'vqvae' / 'ckpt.pt', weights_only=False)
+    assert [h['step'] for h in resumed['history']] == [h['step'] for h in straight['history']]
+    for a, b in zip(resumed['history'], straight['history']):
+        assert a['loss'] == pytest.approx(b['loss'], rel=1e-4)
+    assert resumed['codebook_id'] == straight['codebook_id']
+
+
+def test_a_song_longer_than_any_training_song_gets_a_full_dance(trained):
+    from l2d.audio import load_music
+    from models.dancers import load
+    with module_roots(trained):
+        dancer = load('tiny', 'tokens', 'cpu')
+        song = load_music(data_dir('tiny', 'music', 'song_06.npz'))
+        n = len(song['beats'])
+        repeats = 4
+        longer = dict(song, mel_db=np.tile(song['mel_db'], (repeats, 1)),
+                      onset_strength=np.tile(song['onset_strength'], repeats), beats=np.tile(song['beats'], repeats),
+                      beat_times_s=np.concatenate([song['beat_times_s'] + k * n / FPS for k in range(repeats)]))
+        dance = dancer.generate(longer, repeats * n, seed=3)
+        again = dancer.generate(longer, repeats * n, seed=3)
+    assert dance['poses'].shape == (repeats * n, 15, 2) and np.isfinite(dance['poses']).all()
+    assert dance['root_tl'].shape == (repeats * n, 2) and np.array_equal(dance['poses'], again['poses'])
+    assert len(dance['tokens']) * 4 >= repeats * n > 16 * 4  # well past the transformer's 16-token window
+    last_second = dance['normed'][-FPS:]
+    assert last_second.std(0).mean() > 1e-3  # still dancing at the end
