@@ -19,8 +19,8 @@ LIMBS = [J[n] for n in ('RElbow', 'RWrist', 'LElbow', 'LWrist', 'RKnee', 'RAnkle
 
 def travelling_dance(seed, seconds=24.0, torso_px=100.0):
     """A dance and its music beats: limbs circle once every two beats, still on the beats (a beat-locked pattern of the
-    dance's own tempo, shape and size), the root walks back and forth across the floor, 0.3 px of jitter (mocap-like: DWM has none).
-    -> (poses (T, 15, 2) pixels, beat times (B,) s)."""
+    dance's own tempo, shape and size), the root walks back and forth across the floor, 0.3 px of jitter (little, as
+    in motion capture). -> (poses (T, 15, 2) pixels, beat times (B,) s)."""
     rng = np.random.default_rng(seed)
     beat_s = 60.0 / rng.uniform(90, 130)
     t_s = np.arange(int(seconds * FPS)) / FPS
