@@ -94,7 +94,7 @@ def _follow(xs, ys, seen, seen_lists, sizes, first, order, start, max_jump, min_
                 shared = [j for j in seen_lists[i] if known[j]]
             if not shared:
                 continue
-            # d * d, not d ** 2: the same correctly rounded square, without the call to pow.
+            # d * d rather than d ** 2: no call to pow (tracks came out identical on the demo and perturbed real clips).
             squared_jumps = sorted([(dx := person_x[j] - reference_x[j]) * dx
                                     + (dy := person_y[j] - reference_y[j]) * dy for j in shared])
             median = squared_jumps[(len(shared) - 1) // 2]
