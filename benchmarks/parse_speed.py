@@ -110,7 +110,8 @@ else:
     shutil.rmtree(temp_root)
 
 print(f"{n_frames} OpenPose frames in {n_clips} clips of {source}; whole processes, best of {repeats}, "
-      f"{len(os.sched_getaffinity(0))} CPU cores, load average {os.getloadavg()[0]:.1f}:")
+      f"{len(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') else os.cpu_count()} CPU cores, "
+      f"load average {os.getloadavg()[0]:.1f}:")
 best = {}
 for name, times in runs.items():
     wall_s, cpu_s = min(times)
