@@ -11,7 +11,7 @@ data/demo/openpose (24 clips, 21,600 frames, made by data/demo/prepare.py), else
 frames in `clips` clips (a dancer moving about, a smaller bystander, now and then an empty frame, a split
 detection or a missed joint). parse.py writes its pose files into a temporary folder.
 
-    python benchmarks/parse_speed.py [--openpose_root=path] [--repeats=3]
+    python benchmarks/parse_speed.py [--openpose_root=path|synthetic] [--repeats=3]
 """
 import glob
 import os
@@ -29,8 +29,8 @@ sys.path.insert(0, ROOT)
 from l2d.config import configure  # noqa: E402
 from l2d.openpose import frame_filename, write_frame  # noqa: E402
 
-openpose_root = ''  # folder of clip folders of OpenPose JSON; '' = data/demo/openpose, else synthetic frames
-frames = 5000       # synthetic frames, when there is no openpose_root and no demo
+openpose_root = ''  # folder of clip folders of OpenPose JSON; '' = data/demo/openpose if made; 'synthetic'
+frames = 5000       # synthetic frames (openpose_root='synthetic', or '' without the demo)
 clips = 4           # synthetic clips
 seed = 0
 repeats = 3         # timed runs of each; the fastest is reported
@@ -85,7 +85,7 @@ def timed(command, env):
 temp_root = tempfile.mkdtemp(prefix='parse_speed.')
 demo_openpose = os.path.join(ROOT, 'data', 'demo', 'openpose')
 source = openpose_root or (demo_openpose if glob.glob(os.path.join(demo_openpose, '*', '*_keypoints.json')) else '')
-if not source:
+if source in ('', 'synthetic'):
     source = os.path.join(temp_root, 'synthetic')
     write_synthetic(source)
 source = os.path.abspath(source)
