@@ -7,7 +7,8 @@
 
 `generate` returns a dict with at least 'poses' (pixels, placed with l2d.norm.place on the floor the real training
 dancers used), 'normed' (n_frames, 15, 2) torso lengths around the MidHip and 'root_tl' (n_frames, 2), the MidHip's
-path in torso lengths; move-based dancers add 'moves' and 'bounds'. The same seed gives the same dance.
+path in torso lengths; move-based dancers add 'moves' and 'bounds' (and, drawing real clips, 'clips': the index of
+each move's clip in the vocabulary's clip library). The same seed gives the same dance.
 
 A dancer is one class here with a `made_by` line for reports; DANCERS maps its name to the class. eval.py and
 bench.py import this module, so a new dancer is one entry here plus its training script. `options` are the
