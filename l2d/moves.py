@@ -266,15 +266,34 @@ def choose_clips(candidates, unary_cost, clips, root_paths, speeds, blend_frames
     return np.array([candidates[i][j] for i, j in enumerate(reversed(path))], dtype=int)
 
 
+def soften_joins(poses, boundaries, half_frames, sigma_frames):
+    """Smooth a dance in time only around its joins: within about `half_frames` of each boundary frame, the poses
+    are replaced by their Gaussian average over `sigma_frames` (the change fades in and out over 2 frames). Real
+    clips meet with a jolt in velocity that a position blend leaves behind; away from the joins they keep every
+    detail. poses: (T, ...); boundaries: frames -> (T, ...) float32."""
+    import scipy.ndimage
+    poses = np.asarray(poses, dtype=np.float32)
+    if sigma_frames <= 0 or len(poses) < 2:
+        return poses.copy()
+    near = np.zeros(len(poses), np.float32)
+    for b in np.asarray(boundaries, dtype=int):
+        near[max(0, b - half_frames):max(0, min(len(poses), b + half_frames))] = 1
+    weight = scipy.ndimage.gaussian_filter1d(near, 2.0).reshape((-1,) + (1,) * (poses.ndim - 1))
+    smooth = scipy.ndimage.gaussian_filter1d(poses, sigma_frames, axis=0, mode='nearest')
+    return (poses * (1 - weight) + smooth * weight).astype(np.float32)
+
+
 def join_real_clips(clips, root_paths, bounds, n_frames, blend_frames, ease=0.0):
     """Join real clips and their root paths into one travelling dance of `n_frames` frames.
 
-    The poses are joined as `join_clips` joins them (stretched to each clip's slot, blended at the boundaries);
-    each root path is stretched with its clip (the same time warp) and added on where the previous one ended, so the
-    dancer travels as the clips travelled. Before the first clip the root is at 0; after the last it stays.
+    The poses are joined as `join_clips` joins them (stretched to each clip's slot, blended at the boundaries), then
+    softened around each join (`soften_joins` over `blend_frames`, a Gaussian of blend_frames / 4); each root path
+    is stretched with its clip (the same time warp) and added on where the previous one ended, so the dancer travels
+    as the clips travelled. Before the first clip the root is at 0; after the last it stays.
     clips: (N, F, 15, 2) torso lengths around the MidHip; root_paths: (N, F + 1, 2) torso lengths (`cut_root_paths`);
     bounds: (N, 2) contiguous frames -> (normed (n_frames, 15, 2), root_tl (n_frames, 2)) float32."""
-    normed = join_clips(clips, bounds, n_frames, blend_frames, ease)
+    normed = soften_joins(join_clips(clips, bounds, n_frames, blend_frames, ease), np.asarray(bounds)[1:, 0],
+                          blend_frames, blend_frames / 4)
     root_tl = np.zeros((n_frames, 2), np.float32)
     at = np.zeros(2, np.float32)
     for path, (s, e) in zip(np.asarray(root_paths, np.float32), np.asarray(bounds, dtype=int)):
