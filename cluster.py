@@ -172,8 +172,8 @@ library = dict(normed=np.concatenate([dances[n]['clips'] for n in train]),
 moves_path = moves_file(dataset, dancer)
 save_moves(moves_path, centroids, {n: dict(labels=d['labels'], bounds=d['bounds'], split=d['split'])
                                    for n, d in dances.items()},
-           settings, clips=library, fps=np.float32(fps), unit=unit, clip_s=np.float32(clip_s), beats_per_clip=beats_per_clip,
-           clip_frames=clip_frames, median_clip_s=np.float32(clip_s_median),
+           settings, clips=library, fps=np.float32(fps), unit=unit, clip_s=np.float32(clip_s),
+           beats_per_clip=beats_per_clip, clip_frames=clip_frames, median_clip_s=np.float32(clip_s_median),
            typical_root=typical_root, typical_scale=np.float32(typical_scale),
            placement=json.dumps(placement([pose_files[n] for n in train])),
            normalisation='l2d.norm.normalize: each frame centred at MidHip, divided by the dance\'s median '
