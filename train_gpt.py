@@ -28,20 +28,20 @@ from l2d.io import InputError, atomic_path, data_dir, load_meta, load_poses, out
 from l2d.processes import start_processes
 from l2d.progress import progress
 from models.tokens import (MotionVQVAE, MusicGPT, dance_tokens, mirror_features, motion_features, nearest_style,
-                           song_descriptor, token_music, with_neighbours)
+                           resume_checkpoint, song_descriptor, token_music, with_neighbours)
 
 dataset = 'demo'
-block_size = 64           # tokens the transformer sees at once (64 x 4 frames = 8.5 s at 30 fps)
-n_layer = 4
+block_size = 32           # tokens the transformer sees at once (32 x 8 frames = 8.5 s at 30 fps)
+n_layer = 3
 n_head = 4
-n_embd = 128
-dropout = 0.1
+n_embd = 64
+dropout = 0.2
 music_before = 2          # tokens of music before each token that it hears
 music_after = 2           # and after (the whole song is known when dancing)
 style_dropout = 0.2       # share of training windows whose style is hidden
 mirror_dances = True      # add every training dance mirrored left-right (same music, mirrored tokens)
-batch_size = 32           # windows per step, split over torchrun processes
-max_steps = 1000
+batch_size = 16           # windows per step, split over torchrun processes
+max_steps = 400
 learning_rate = 1e-3
 warmup_steps = 50
 weight_decay = 0.1
@@ -80,7 +80,8 @@ dances = {'train': [], 'test': []}
 for split in dances:
     for clip in split_clips(dataset, split):
         try:
-            features = motion_features(load_poses(data_dir(dataset, 'poses', clip + '.npz'))['poses'])
+            features = motion_features(load_poses(data_dir(dataset, 'poses', clip + '.npz'))['poses'], fps,
+                                       vq['settings']['root_smooth_s'])
             music = load_music(data_dir(dataset, 'music', clip + '.npz'))
         except (InputError, ValueError) as e:
             print(f"{clip}: {e}; skipped")
@@ -129,16 +130,7 @@ optimizer = torch.optim.AdamW([dict(params=decay, weight_decay=weight_decay), di
                               lr=learning_rate, betas=(0.9, 0.95))
 step, history, seconds = 0, [], 0.0
 if resume and os.path.isfile(ckpt_path):
-    try:
-        ckpt = torch.load(ckpt_path, map_location=device, weights_only=False)
-    except Exception as e:  # a checkpoint torch cannot read: say so rather than trace back
-        raise SystemExit(f"error: {ckpt_path}: unreadable checkpoint ({e}); delete it or run with --resume=False")
-    changed = {k: (ckpt['settings'].get(k), v) for k, v in settings.items()
-               if k not in RUN_SETTINGS and ckpt['settings'].get(k) != v}
-    if changed:
-        raise SystemExit(f"error: {ckpt_path} was trained with other settings "
-                         f"({', '.join(f'{k}={a!r}, now {b!r}' for k, (a, b) in changed.items())}); "
-                         f"run with --resume=False to start afresh")
+    ckpt = resume_checkpoint(ckpt_path, settings, RUN_SETTINGS, device)
     if ckpt['codebook_id'] != vq['codebook_id']:
         raise SystemExit(f"error: {ckpt_path} learnt the tokens of another VQ-VAE (train_vqvae.py ran since); "
                          f"run with --resume=False to start afresh")

@@ -32,6 +32,7 @@ from models.dancers import load  # noqa: E402
 
 dataset = 'demo'
 sampling = '1.0:0:1,1.0:0:0,1.0:5:1'  # temperature:top_k:snap_beats (1/0) of each row, comma separated
+compare = 'dancer,gan'    # other dancers of models.dancers to score beside it (their default settings; '' none)
 seeds = 2                 # dances per test song and setting
 segment_s = 5.0           # FID segment length
 device = 'cpu'
@@ -89,31 +90,39 @@ print(f"{len(test)} test dances ({len(real_k)} segments of {segment_s:g} s), {le
       f"({len(train_k)} segments), {seeds} seeds per song and setting")
 lines = {'real test dances': dict(real, fid_k=float('nan'), fid_g=float('nan'),
                                   div_k=diversity(standardize(real_k, train_k), real_groups), speed=float('nan'))}
-for pair in sampling.split(','):
-    temperature, top_k, snap = float(pair.split(':')[0]), int(pair.split(':')[1]), pair.split(':')[2] == '1'
-    dancer = load(dataset, 'tokens', device, dict(temperature=temperature, top_k=top_k, snap_beats=snap))
-    generated, spent_s, danced_s = [], 0.0, 0.0
+rows = [(f"tokens T={float(p.split(':')[0]):g} k={int(p.split(':')[1])} snap={p.split(':')[2]}", 'tokens',
+         dict(temperature=float(p.split(':')[0]), top_k=int(p.split(':')[1]), snap_beats=p.split(':')[2] == '1'))
+        for p in sampling.split(',')] + [(name, name, None) for name in compare.split(',') if name]
+for row, name, options in rows:
+    try:
+        dancer = load(dataset, name, device, options)
+    except InputError as e:
+        print(f"{name}: {e}; skipped")
+        continue
+    generated, spent_s, spent_cpu_s, danced_s = [], 0.0, 0.0, 0.0
     for clip, (poses, music) in test.items():
         for seed in range(seeds):
-            started = time.perf_counter()
+            started, started_cpu = time.perf_counter(), time.process_time()
             dance = dancer.generate(music, len(poses), seed)
             spent_s += time.perf_counter() - started
+            spent_cpu_s += time.process_time() - started_cpu
             danced_s += len(poses) / fps
             generated.append((clip, dance['poses'], music))
     means, k, g, groups, labels = scores(generated, fps)
     means.update(fid_k=fid(k, real_k, train_k), fid_g=fid(g, real_g, train_g),
                  div_k=diversity(standardize(k, train_k), groups),
-                 speed=danced_s / spent_s)
+                 speed=danced_s / spent_s, speed_cpu=danced_s / spent_cpu_s)
     if has_styles:
         means['style_accuracy'] = style_accuracy(np.c_[train_k, train_g], train_labels,
                                                  {'x': (np.c_[k, g], labels)})['x']
-    lines[f"tokens T={temperature:g} k={top_k} snap={int(snap)}"] = means
+    lines[row] = means
 if has_styles:
     lines['real test dances']['style_accuracy'] = style_accuracy(np.c_[train_k, train_g], train_labels,
                                                                  {'x': (np.c_[real_k, real_g], real_labels)})['x']
 keys = ['bas', 'bas_shifted', 'bas_circular', 'coverage', 'root_speed', 'floor_width', 'jerk', 'fid_k', 'fid_g',
-        'div_k'] + (['style_accuracy'] if has_styles else []) + ['speed']
-print(f"{'':28s}" + ''.join(f"{k:>13s}" for k in keys))
+        'div_k'] + (['style_accuracy'] if has_styles else []) + ['speed', 'speed_cpu']
+print(f"{'':28s}" + ''.join(f"{k[:12]:>13s}" for k in keys))
 for name, means in lines.items():
     print(f"{name:28s}" + ''.join(f"{means.get(k, float('nan')):13.3f}" for k in keys))
-print("speed: seconds danced per second of generate() on 1 CPU thread (rendering and audio decoding excluded)")
+print("speed: seconds danced per second of generate() on 1 CPU thread, wall clock (speed) and this process's CPU time "
+      "(speed_cpu, what an unshared core would take); rendering and audio decoding excluded")

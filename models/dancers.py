@@ -331,7 +331,7 @@ class TokenDancer:
             style = (nearest_style(song_descriptor(raw), g['style_centroids'], g['descriptor_mean'],
                                    g['descriptor_std']) if g['styles'] else 0)
         tokens = sample_tokens(self.net, heard, style, self.options['temperature'], self.options['top_k'],
-                               torch.Generator().manual_seed(int(seed))).cpu().numpy()
+                               int(seed)).cpu().numpy()
         normed, root_tl = motion_from_features(dance_frames(self.vqvae, tokens, self.vq['mean'], self.vq['std'],
                                                             n_frames))
         if self.options['snap_beats']:

@@ -27,12 +27,17 @@ MEL_BANDS = 16  # the 128 mel bins pooled into this many bands for the transform
 
 # ---- motion frames ----------------------------------------------------------------------------------------------
 
-def motion_features(poses):
-    """Motion frames of a dance: poses (T, 15, 2) pixels -> (T, 32) float32: the normalised pose (T, 30) in torso
-    lengths around the MidHip, then the root's velocity (T, 2) in torso lengths per frame (row 0 is zero, so that
-    `motion_from_features` gives back the root track from 0)."""
+def motion_features(poses, fps, root_smooth_s=0.2):
+    """Motion frames of a dance: poses (T, 15, 2) pixels at fps -> (T, 32) float32: the normalised pose (T, 30) in
+    torso lengths around the MidHip, then the root's velocity (T, 2) in torso lengths per frame (row 0 is zero, so
+    that `motion_from_features` gives back the root track from 0). The root track is first smoothed in time
+    (l2d.metrics.smooth_in_time, root_smooth_s seconds full width at half maximum; 0: not at all): a pose
+    detector's frame-to-frame jitter of the MidHip is larger than a dancer's travel per frame, and a token cannot
+    learn noise, but it can learn the travel once the noise is gone."""
+    from l2d.metrics import smooth_in_time
     normed, root, scale = normalize(poses)
-    velocity = np.diff((root - root[0]) / scale, axis=0, prepend=np.zeros((1, 2), np.float32))
+    track = smooth_in_time((root - root[0]) / scale, fps, root_smooth_s)
+    velocity = np.diff(track - track[0], axis=0, prepend=np.zeros((1, 2)))
     return np.concatenate([normed.reshape(len(normed), -1), velocity], axis=1).astype(np.float32)
 
 
@@ -345,37 +350,65 @@ class MusicGPT(nn.Module):
         """previous (B, L) tokens (n_codes = start), music (B, L, n_music), style (B,) -> logits (B, L, n_codes).
         cache: None (training), or a list of the blocks' keys and values that the call extends (generation: a
         window's first positions with an empty list, then one position at a time after them)."""
+        return self.decode(previous, self.condition(music, style), cache)
+
+    def condition(self, music, style):
+        """What a position hears and which style it dances: music (B, L, n_music), style (B,) -> (B, L, n_embd).
+        Generation computes it once for the whole song."""
+        return self.music(music) + self.style(style)[:, None]
+
+    def decode(self, previous, condition, cache=None):
+        """`forward` with the condition already computed: previous (B, L), condition (B, L, n_embd) -> logits."""
         start = cache[0][0].shape[2] if cache else 0
-        x = self.token(previous) + self.music(music) + self.style(style)[:, None]
-        x = self.drop(x + self.position[start:start + previous.shape[1]])
+        x = self.drop(self.token(previous) + condition + self.position[start:start + previous.shape[1]])
         for layer, block in enumerate(self.blocks):
             x = block(x, cache, layer)
         return self.head(self.ln(x))
 
 
 @torch.no_grad()
-def sample_tokens(model, music, style, temperature=1.0, top_k=0, generator=None):
+def sample_tokens(model, music, style, temperature=1.0, top_k=0, seed=0):
     """A dance's tokens, one after another, for a whole song: music (N, n_music) standardised token features
     (torch, on the model's device), style an int (model.n_styles = unknown); top_k 0 samples from every code;
-    generator: a torch.Generator (CPU) for a seeded dance. Keys and values are cached, so each token costs one
+    seed: the same seed gives the same dance. Keys and values are cached, so each token costs one
     position; when the window is full it slides by half: the newest block_size // 2 positions are recomputed as a
     fresh window (training windows start anywhere, so a window that starts mid-dance is familiar). A token thus sees
     between block_size // 2 and block_size - 1 tokens before it. -> (N,) long tokens."""
     n, device = len(music), music.device
     previous = torch.full((n + 1,), model.n_codes, dtype=torch.long, device=device)
-    style = torch.tensor([style], device=device)
+    condition = model.condition(music[None], torch.tensor([style], device=device))
+    # Drawing from numpy's generator costs a tenth of torch.multinomial's call on one small row.
+    uniform = np.random.default_rng(seed).random(n)
     cache, start = [], 0
     for i in range(n):
         if i - start >= model.block_size:
             cache, start = [], i + 1 - model.block_size // 2
         first = start if not cache else i
-        logits = model(previous[None, first:i + 1], music[None, first:i + 1], style, cache)[0, -1].float()
+        logits = model.decode(previous[None, first:i + 1], condition[:, first:i + 1], cache)[0, -1].float()
         logits = logits / max(temperature, 1e-6)
         if 0 < top_k < len(logits):
             logits[logits < torch.topk(logits, top_k).values[-1]] = -math.inf
-        probabilities = F.softmax(logits, -1).cpu()
-        previous[i + 1] = torch.multinomial(probabilities, 1, generator=generator)[0]
+        cumulative = np.cumsum(F.softmax(logits, -1).cpu().numpy().astype(np.float64))
+        previous[i + 1] = min(int(np.searchsorted(cumulative, uniform[i] * cumulative[-1], side='right')),
+                              len(cumulative) - 1)
     return previous[1:]
+
+
+def resume_checkpoint(path, settings, run_settings, device):
+    """The checkpoint at `path` to continue from (a dict), checked against the script's settings (a dict): every
+    setting but those named in run_settings must be what it was trained with. SystemExit with a one-line error when
+    the file is unreadable or a setting changed."""
+    try:
+        ckpt = torch.load(path, map_location=device, weights_only=False)
+    except Exception as e:  # a checkpoint torch cannot read: say so rather than trace back
+        raise SystemExit(f"error: {path}: unreadable checkpoint ({e}); delete it or run with --resume=False")
+    changed = {k: (ckpt['settings'].get(k), v) for k, v in settings.items()
+               if k not in run_settings and ckpt['settings'].get(k) != v}
+    if changed:
+        raise SystemExit(f"error: {path} was trained with other settings "
+                         f"({', '.join(f'{k}={a!r}, now {b!r}' for k, (a, b) in changed.items())}); "
+                         f"run with --resume=False to start afresh")
+    return ckpt
 
 
 # ---- whole dances through the VQ-VAE ------------------------------------------------------------------------------
