@@ -195,6 +195,7 @@ def test_a_song_longer_than_any_training_song_gets_a_full_dance(trained):
         again = dancer.generate(longer, repeats * n, seed=3)
     assert dance['poses'].shape == (repeats * n, 15, 2) and np.isfinite(dance['poses']).all()
     assert dance['root_tl'].shape == (repeats * n, 2) and np.array_equal(dance['poses'], again['poses'])
-    assert len(dance['tokens']) * 4 >= repeats * n > 16 * 4  # well past the transformer's 16-token window
+    frames_per_token = dancer.vqvae.frames_per_token
+    assert len(dance['tokens']) * frames_per_token >= repeats * n > 16 * frames_per_token  # past the 16-token window
     last_second = dance['normed'][-FPS:]
     assert last_second.std(0).mean() > 1e-3  # still dancing at the end
