@@ -109,11 +109,11 @@ for d in dances['train'] + dances['test']:
     d['music'] = torch.from_numpy(((d['music'] - music_mean) / music_std).astype(np.float32))
     d['tokens'] = torch.from_numpy(d['tokens'].astype(np.int64))
 lengths = np.array([len(d['tokens']) for d in dances['train']], np.float64)
-# With no style asked for, the dancer dances the style whose songs sound most like the song (nearest mean song).
+# With no style asked for, the dancer dances the style of the training song that sounds most like the song.
 descriptors = np.stack([d['descriptor'] for d in dances['train']])
 descriptor_mean, descriptor_std = descriptors.mean(0), descriptors.std(0) + 1e-3
-style_centroids = np.stack([((descriptors - descriptor_mean) / descriptor_std)[
-    [d['style'] == i for d in dances['train']]].mean(0) for i in range(len(styles))]) if styles else None
+song_descriptors = (descriptors - descriptor_mean) / descriptor_std
+song_styles = np.array([d['style'] for d in dances['train']])
 if master:
     print(f"{len(dances['train'])} training token sequences ({int(lengths.sum())} tokens), "
           f"{len(dances['test'])} test dances, styles {styles or 'none'}, music {train_music.shape[1]} features "
@@ -194,7 +194,7 @@ def save_checkpoint(report=None):
                         seconds=seconds, settings=settings, model_args=model_args, music_mean=music_mean,
                         music_std=music_std, music_before=music_before, music_after=music_after, styles=styles,
                         codebook_id=vq['codebook_id'], fps=fps, frames_per_token=frames_per_token,
-                        style_centroids=style_centroids, descriptor_mean=descriptor_mean,
+                        song_descriptors=song_descriptors, song_styles=song_styles, descriptor_mean=descriptor_mean,
                         descriptor_std=descriptor_std, report=report), tmp)
 
 
@@ -237,7 +237,7 @@ def style_from_music_accuracy():
     or test dances."""
     if not styles or not dances['test']:
         return None
-    return float(np.mean([nearest_style(d['descriptor'], style_centroids, descriptor_mean, descriptor_std)
+    return float(np.mean([nearest_style(d['descriptor'], song_descriptors, song_styles, descriptor_mean, descriptor_std)
                           == d['style'] for d in dances['test']]))
 
 

@@ -6,8 +6,9 @@ larger than the travel per frame), standardised per channel over the training fr
 rebuild random windows of `window_frames` frames through a codebook of `n_codes` tokens, each standing for
 2**downsample frames (8 frames, 0.27 s at 30 fps, 0.32 s at 25 fps, by default: about two tokens per beat, so
 a token is a piece of a move rather than a move; on the demo, 600 steps with 4-frame tokens rebuilt the test dances
-with 0.044 torso lengths of joint error, with 8-frame tokens 0.031, and the transformer has half as many to write). Loss: mean squared error of the standardised frames, plus `velocity_weight` times
-that of their frame-to-frame differences (without it the decoder's frames jitter), plus `commitment_weight` times
+with 0.044 torso lengths of joint error, with 8-frame tokens 0.031, and the transformer has half as many to
+write). Loss: mean squared error of the standardised frames, plus `velocity_weight` times that of their
+frame-to-frame differences (the motion itself, of which beats and jerk are made), plus `commitment_weight` times
 the encoder's distance to its code. The codebook follows its vectors by EMA and dead codes are re-seeded from the
 batch. `mirror_dances` adds every dance mirrored left-right (twice the motion, and no side preferred).
 

@@ -328,8 +328,8 @@ class TokenDancer:
         heard = torch.from_numpy(((heard - g['music_mean']) / g['music_std']).astype(np.float32)).to(self.device)
         style = self.style
         if style is None:
-            style = (nearest_style(song_descriptor(raw), g['style_centroids'], g['descriptor_mean'],
-                                   g['descriptor_std']) if g['styles'] else 0)
+            style = (nearest_style(song_descriptor(raw), g['song_descriptors'], g['song_styles'],
+                                   g['descriptor_mean'], g['descriptor_std']) if g['styles'] else 0)
         tokens = sample_tokens(self.net, heard, style, self.options['temperature'], self.options['top_k'],
                                int(seed)).cpu().numpy()
         normed, root_tl = motion_from_features(dance_frames(self.vqvae, tokens, self.vq['mean'], self.vq['std'],

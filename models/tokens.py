@@ -154,11 +154,12 @@ def song_descriptor(token_features):
     return np.concatenate([token_features.mean(0), token_features.std(0)]).astype(np.float32)
 
 
-def nearest_style(descriptor, centroids, mean, std):
-    """Index of the style whose mean song descriptor (centroids (S, D), standardised with mean, std (D,)) is
-    nearest to a song's descriptor (D,) -> int."""
+def nearest_style(descriptor, song_descriptors, song_styles, mean, std):
+    """The style of the training song that sounds most like a song: its descriptor (D,), the training songs'
+    descriptors (N, D) standardised with mean, std (D,) and their style indices (N,) -> int. The nearest song, not
+    the nearest style mean, so that a style danced to many songs is picked as often as it is met."""
     z = (np.asarray(descriptor, np.float64) - mean) / std
-    return int(np.linalg.norm(np.asarray(centroids) - z, axis=1).argmin())
+    return int(np.asarray(song_styles)[np.linalg.norm(np.asarray(song_descriptors) - z, axis=1).argmin()])
 
 
 def perplexity(tokens, n_codes):
