@@ -301,6 +301,10 @@ class TokenDancer:
         except (KeyError, RuntimeError, TypeError) as e:
             raise InputError(f"{gpt_path}: not a checkpoint of models/tokens.py's transformer "
                              f"({str(e).splitlines()[0]}); rerun train_gpt.py")
+        missing = {'codebook_id', 'styles', 'song_descriptors', 'music_mean'} - set(self.gpt)
+        if missing:
+            raise InputError(f"{gpt_path}: made by an older train_gpt.py (no {', '.join(sorted(missing))}); "
+                             f"rerun train_gpt.py")
         if self.gpt['codebook_id'] != self.vq['codebook_id']:
             raise InputError(f"{gpt_path} learnt the tokens of another VQ-VAE than {vqvae_path} (train_vqvae.py "
                              f"ran since); rerun train_gpt.py")
