@@ -280,7 +280,7 @@ class TokenDancer:
     of any length; the VQ-VAE decodes the tokens to poses and the root's velocity, which travels the dancer. With
     `snap_beats` the decoded dance's kinematic beats are moved onto the song's beats by a small time warp
     (models.tokens.snap_to_beats)."""
-    OPTIONS = dict(temperature=1.0, top_k=0, style='', snap_beats=True)
+    OPTIONS = dict(temperature=1.0, top_k=5, style='', snap_beats=True)
 
     def __init__(self, dataset, name='tokens', device='auto', options=None):
         from models.tokens import MotionVQVAE, MusicGPT
