@@ -64,9 +64,9 @@ mismatch_tempo = 0.1      # the other songs' music comes from songs whose beat p
 latent_weight = 1.0       # keep the latents the walk visits spread over the sphere as the pose GAN's inputs were
                           # (mean 0, second moment I), so its poses are as varied as the real ones; without it the walk
                           # settles where the pose generator draws frontal, outstretched bodies
-motion_weight = 1.0       # match the real dances' per-joint speed, size of moves and root speed (log ratio squared):
+motion_weight = 3.0       # match the real dances' per-joint speed, size of moves and root speed (log ratio squared):
                           # the critic alone lets the walk settle for small moves
-beat_weight = 1.0         # slow down on the music's beats, move between them (models.gan.beat_speed_score)
+beat_weight = 4.0         # slow down on the music's beats, move between them (models.gan.beat_speed_score)
 diversity_weight = 1.0    # reward for two dances to the same music differing (mode seeking; the data has one dance
 diversity_cap = 0.1       # per song, so nothing else asks for it), up to this mean joint distance (torso lengths)
 root_smooth_s = 0.2       # the real root tracks are smoothed over this (Gaussian full width at half maximum, s)
