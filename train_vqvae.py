@@ -133,7 +133,8 @@ if resume and os.path.isfile(ckpt_path):
     step, history, seconds = ckpt['step'], ckpt['history'], ckpt['seconds']
     if master:
         print(f"resuming {ckpt_path} at step {step}")
-trainer = torch.nn.parallel.DistributedDataParallel(model, broadcast_buffers=False) if ddp else model
+# The codebook's EMA buffers are all-reduced by the quantiser itself: DDP need not copy rank 0's over them.
+trainer = torch.nn.parallel.DistributedDataParallel(model, forward_sync_buffers=False) if ddp else model
 if master:
     print(f"{sum(p.numel() for p in model.parameters())} parameters on {device}"
           + (f", {world} processes" if ddp else ""))
