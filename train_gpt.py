@@ -5,12 +5,15 @@ with `mirror_dances`) into tokens, and the dance's music (data/<dataset>/music/<
 token grid (models.tokens.token_music: mel bands, strongest onset, beat flag and beat phase, with `music_before` /
 `music_after` tokens of music around each token, standardised). A small causal transformer (models.tokens.MusicGPT)
 learns, with teacher forcing, token i from the tokens before it, the music of token i and the dance's style
-(meta.json's 'label'; with probability `style_dropout` the style is hidden, so that the model also dances when no
-style is asked for and picks one from the music). Training windows of `block_size` tokens start anywhere in a dance.
+(meta.json's 'label'; with probability `style_dropout` the style is hidden, which keeps the model listening to the
+music rather than to the label alone, and is all it has on a dataset without labels). Training windows of
+`block_size` tokens start anywhere in a dance. When no style is asked for, the dancer takes the style of the training
+song that sounds most like the song (models.tokens.nearest_style over song descriptors: mean and spread of the token
+music features); its accuracy on the test songs is reported.
 
-Writes out/<dataset>/gpt/ckpt.pt (weights, optimiser, settings, model args, the music standardisation, the styles,
-the id of the VQ-VAE codebook it learnt) and reports the teacher-forced loss and accuracy on the TEST dances beside
-"repeat the previous token". A rerun continues from the checkpoint. Runs on CPU or CUDA, and under torchrun:
+Writes out/<dataset>/gpt/ckpt.pt (weights, optimiser, settings, model args, the music standardisation, the styles
+and training-song descriptors, the id of the VQ-VAE codebook it learnt) and reports the teacher-forced loss and
+accuracy on the TEST dances beside "repeat the previous token". A rerun continues from the checkpoint. Runs on CPU or CUDA, and under torchrun:
 
     python train_gpt.py --dataset=demo
     torchrun --nproc_per_node=2 train_gpt.py --dataset=demo
