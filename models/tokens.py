@@ -5,10 +5,14 @@ A dance is a sequence of motion frames of MOTION_CHANNELS numbers: the MidHip-ce
 l2d.norm.root_track, differenced), so that a dancer can travel. `MotionVQVAE` compresses every `2**downsample`
 frames into one token of a learned codebook (EMA updates, dead codes re-seeded from the batch); `MusicGPT` writes the
 next token from the tokens so far, the music of the token grid and the style. `sample_tokens` dances to a song of
-any length with a sliding context; `MotionVQVAE.decode` turns the tokens back into frames.
+any length with a sliding context; `MotionVQVAE.decode` turns the tokens back into frames, and `snap_to_beats`
+warps the decoded dance's time a little so that its kinematic beats land on the song's beats (measured on the demo's
+test songs: BAS 0.42 against an off-beat null of 0.08 without it, 0.62 with it; on Dance with Melody 0.14 against
+0.15 without, 0.24 with).
 
-Pure numpy helpers (`motion_features`, `motion_from_features`, `mirror_features`, `token_music`,
-`with_neighbours`) build the networks' inputs; torch is imported here because this module holds the networks.
+Pure numpy helpers (`motion_features`, `motion_from_features`, `mirror_features`, `token_music`, `with_neighbours`,
+`song_descriptor`, `nearest_style`, `snap_to_beats`) build the networks' inputs and finish their outputs; torch is
+imported here because this module holds the networks.
 """
 import math
 
