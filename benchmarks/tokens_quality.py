@@ -13,7 +13,7 @@ pixel poses in torso lengths, root included (l2d.metrics.in_torso_lengths):
 - generation speed: seconds danced per second spent in `generate` (rendering and audio decoding excluded).
 It also prints the VQ-VAE's report (out/<dataset>/vqvae/report.json) and the transformer's (gpt/report.json).
 
-    python benchmarks/tokens_quality.py [--dataset=demo] [--sampling=1.0:0:1,0.8:20:1]
+    python benchmarks/tokens_quality.py [--dataset=demo] [--sampling=1.0:5:1:0,0.8:20:1:0.1]
 """
 import os
 import sys
@@ -31,7 +31,7 @@ from l2d.metrics import (beat_metrics, dance_features, diversity, fid, in_torso_
 from models.dancers import load  # noqa: E402
 
 dataset = 'demo'
-sampling = '1.0:5:1,1.0:5:0,1.0:0:1'  # temperature:top_k:snap_beats (1/0) of each row, comma separated
+sampling = '1.0:5:1:0.1,1.0:5:0:0.1,1.0:5:1:0'  # temperature:top_k:snap_beats (1/0):smooth_s of each row, comma separated
 compare = 'dancer,gan'    # other dancers of models.dancers to score beside it (their default settings; '' none)
 seeds = 2                 # dances per test song and setting
 segment_s = 5.0           # FID segment length
@@ -90,9 +90,10 @@ print(f"{len(test)} test dances ({len(real_k)} segments of {segment_s:g} s), {le
       f"({len(train_k)} segments), {seeds} seeds per song and setting")
 lines = {'real test dances': dict(real, fid_k=float('nan'), fid_g=float('nan'),
                                   div_k=diversity(standardize(real_k, train_k), real_groups), speed=float('nan'))}
-rows = [(f"tokens T={float(p.split(':')[0]):g} k={int(p.split(':')[1])} snap={p.split(':')[2]}", 'tokens',
-         dict(temperature=float(p.split(':')[0]), top_k=int(p.split(':')[1]), snap_beats=p.split(':')[2] == '1'))
-        for p in sampling.split(',')] + [(name, name, None) for name in compare.split(',') if name]
+rows = [(f"tokens T={p.split(':')[0]} k={p.split(':')[1]} snap={p.split(':')[2]} sm={p.split(':')[3]}", 'tokens',
+         dict(temperature=float(p.split(':')[0]), top_k=int(p.split(':')[1]), snap_beats=p.split(':')[2] == '1',
+              smooth_s=float(p.split(':')[3]))) for p in sampling.split(',')] + \
+    [(name, name, None) for name in compare.split(',') if name]
 for row, name, options in rows:
     try:
         dancer = load(dataset, name, device, options)

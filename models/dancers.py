@@ -279,8 +279,10 @@ class TokenDancer:
     music alone when ''), sampled with `temperature` and `top_k` (0: all codes), with a sliding context for songs
     of any length; the VQ-VAE decodes the tokens to poses and the root's velocity, which travels the dancer. With
     `snap_beats` the decoded dance's kinematic beats are moved onto the song's beats by a small time warp
-    (models.tokens.snap_to_beats)."""
-    OPTIONS = dict(temperature=1.0, top_k=5, style='', snap_beats=True)
+    (models.tokens.snap_to_beats). The decoded poses are smoothed in time over `smooth_s` seconds (full width at half
+    maximum) first: the decoder's frames jolt where one token meets the next (Dance with Melody test songs: jerk
+    221 at 0, 65 at 0.1 s against the real dances' 111, FID_k 17.1 and 17.7, BAS 0.207 and 0.204)."""
+    OPTIONS = dict(temperature=1.0, top_k=5, style='', snap_beats=True, smooth_s=0.1)
 
     def __init__(self, dataset, name='tokens', device='auto', options=None):
         from models.tokens import MotionVQVAE, MusicGPT
@@ -317,10 +319,11 @@ class TokenDancer:
         self.made_by = (f"{gpt_path} over {vqvae_path}: {self.vqvae.args['n_codes']} tokens of "
                         f"{self.vqvae.frames_per_token} frames, style {style or 'picked from the music'}, "
                         f"temperature={self.options['temperature']}, top_k={self.options['top_k']}, "
-                        f"snap_beats={self.options['snap_beats']}")
+                        f"snap_beats={self.options['snap_beats']}, smooth_s={self.options['smooth_s']}")
 
     def generate(self, music, n_frames, seed=0):
         import torch
+        from l2d.metrics import smooth_in_time
         from models.tokens import (dance_frames, motion_from_features, nearest_style, sample_tokens, snap_to_beats,
                                    song_descriptor, token_music, with_neighbours)
         if len(music['beats']) < 1:
@@ -338,6 +341,8 @@ class TokenDancer:
                                int(seed)).cpu().numpy()
         normed, root_tl = motion_from_features(dance_frames(self.vqvae, tokens, self.vq['mean'], self.vq['std'],
                                                             n_frames))
+        if self.options['smooth_s']:
+            normed = smooth_in_time(normed, self.fps, self.options['smooth_s']).astype(np.float32)
         if self.options['snap_beats']:
             normed, root_tl = snap_to_beats(normed, root_tl, self.fps, music['beat_times_s'])
         return dict(poses=place(normed, root_tl, self.placement), normed=normed, root_tl=root_tl, tokens=tokens)
