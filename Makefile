@@ -25,8 +25,8 @@ install: $(VENV)/.installed
 
 # The whole pipeline on the synthetic demo data (under 10 minutes on 2 CPU cores once installed):
 # data -> poses -> music features -> move vocabulary -> move classifier (and the original model's) -> pose GAN ->
-# sequence GAN -> VQ-VAE and its GPT -> benchmark report (bench.py runs eval.py for every dancer), then one dance
-# with its song as an MP4.
+# sequence GAN -> VQ-VAE and its GPT -> benchmark report (bench.py dances every dancer of models/dancers.py), then
+# one dance with its song as an MP4.
 demo: $(VENV)/.installed
 	$(PY) data/demo/prepare.py
 	$(PY) parse.py
@@ -53,8 +53,8 @@ bench-dwm: $(VENV)/.installed
 	$(PY) train.py --dataset=dance_with_melody --dancer=original --context=8.0 --music_rows=48
 	$(PY) train_pose.py --dataset=dance_with_melody
 	$(PY) train_seq.py --dataset=dance_with_melody --seq_len=50
-	$(PY) train_vqvae.py --dataset=dance_with_melody
-	$(PY) train_gpt.py --dataset=dance_with_melody
+	$(PY) train_vqvae.py --dataset=dance_with_melody --max_steps=1200
+	$(PY) train_gpt.py --dataset=dance_with_melody --max_steps=1000
 	$(PY) bench.py --dataset=dance_with_melody
 
 # The pip pose extractor (MediaPipe) is kept out of the main install: --no-deps plus its few pinned needs.

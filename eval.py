@@ -68,8 +68,8 @@ if song_path:
                dict(settings, made_by=dancer.made_by), root_tl=dance['root_tl'],
                moves=dance.get('moves', np.zeros(0, int)), bounds=dance.get('bounds', np.zeros((0, 2), int)),
                beat_times_s=features['beat_times_s'])
-    print(f"{len(poses) / fps:.1f} s dance, {len(dance.get('moves', []))} moves, "
-          f"{len(features['beat_times_s'])} beats: wrote {dance_path}")
+    moves = f"{len(dance['moves'])} moves, " if 'moves' in dance else ''
+    print(f"{len(poses) / fps:.1f} s dance, {moves}{len(features['beat_times_s'])} beats: wrote {dance_path}")
     if video:
         from l2d.render import write_animation
         video_path = write_animation(out_dir(dataset, 'dances', song + '.mp4'), [poses], fps, music_path=song_path,
