@@ -89,7 +89,8 @@ settings = configure(globals())
 # networks, losses, optimisers) must be the one the checkpoint was trained with.
 RESUMABLE_CHANGES = ('max_steps', 'sample_every', 'sample_seconds', 'ckpt_every', 'log_every', 'resume', 'device',
                      'cpu_threads')
-LOSS_KEYS = ('loss_d', 'loss_g', 'real_vs_fake', 'real_vs_mismatch', 'style_loss', 'move_size', 'root_speed', 'beat_speed')
+LOSS_KEYS = ('loss_d', 'loss_g', 'real_vs_fake', 'real_vs_mismatch', 'style_loss', 'move_size', 'root_speed',
+             'beat_speed')
 STEP, SIZE = 0, 1  # rows of models.gan.motion_statistics: mean frame-to-frame step, size of moves
 
 # ---- processes and device ----------------------------------------------------------------------------------------
