@@ -13,12 +13,12 @@ import os
 
 import numpy as np
 import torch
-from tqdm import tqdm
 
 from l2d.config import configure
 from l2d.io import InputError, atomic_path, data_dir, load_poses, out_dir, save_json, split_clips
 from l2d.norm import normalize
 from l2d.processes import start_processes
+from l2d.progress import progress
 from l2d.plausibility import body_check
 from l2d.plots import save_loss_plot
 from l2d.skeleton import BONE_SIDES, BONES, mirror
@@ -162,7 +162,7 @@ LOSS_KEYS = ('wasserstein', 'loss_g', 'gp')
 
 # ---- training ---------------------------------------------------------------------------------------------------
 fixed_samples_seed = seed + 1
-progress = tqdm(total=max_steps, initial=step, disable=not master, desc='pose GAN')
+bar = progress(total=max_steps, initial=step, disable=not master, desc='pose GAN')
 while step < max_steps:
     # Noise and batches come from a generator seeded by (seed, step, rank): a resumed run repeats the same draws.
     rng = torch.Generator().manual_seed(seed * 1_000_003 + step * world + rank)
@@ -188,18 +188,18 @@ while step < max_steps:
         raise SystemExit(f"error: losses became non-finite at step {step} (loss_d={loss_d.item()}, "
                          f"loss_g={loss_g.item()}); try a lower --learning_rate")
     step += 1
-    progress.update()
+    bar.update()
     if master and (step % log_every == 0 or step == max_steps):
         record = {'step': step, 'loss_d': loss_d.item(), 'loss_g': loss_g.item(),
                   'wasserstein': (s_real.mean() - s_fake.mean()).item(), 'gp': gp.item()}
         history.append(record)
-        progress.set_postfix(w=f"{record['wasserstein']:.3f}", g=f"{record['loss_g']:.3f}", gp=f"{record['gp']:.3f}")
+        bar.set_postfix(w=f"{record['wasserstein']:.3f}", g=f"{record['loss_g']:.3f}", gp=f"{record['gp']:.3f}")
     if master and step % sample_every == 0 and step < max_steps:
         save_samples(os.path.join(out, f'samples_{step}.png'), generated_poses(32, fixed_samples_seed))
     if master and step % ckpt_every == 0 and step < max_steps:
         save_checkpoint()
         save_loss_plot(os.path.join(out, 'losses.png'), history, LOSS_KEYS, 'generator step')
-progress.close()
+bar.close()
 
 # ---- the end: samples, loss plot, body check --------------------------------------------------------------------
 if master:

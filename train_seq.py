@@ -27,7 +27,6 @@ import numpy as np
 import scipy.ndimage
 import torch
 import torch.nn.functional as F
-from tqdm import tqdm
 
 from l2d.config import configure
 from l2d.io import (AUDIO_EXTENSIONS, InputError, atomic_path, data_dir, find_media, load_meta, load_poses, out_dir,
@@ -37,6 +36,7 @@ from l2d.metrics import MOTION_BEAT_SIGMA_S
 from l2d.norm import normalize, place, placement
 from l2d.plots import save_loss_plot
 from l2d.processes import start_processes
+from l2d.progress import progress
 from l2d.skeleton import MIDHIP, NUM_JOINTS, mirror
 from models.gan import (PoseGenerator, SeqCritic, SeqGenerator, StyleClassifier, beat_phase, beat_speed_score,
                         generate_dance, motion_statistics, music_inputs, sample_latents)
@@ -333,7 +333,7 @@ def per_window(x):
 
 
 # ---- training ---------------------------------------------------------------------------------------------------
-progress = tqdm(total=max_steps, initial=step, disable=not master, desc='sequence GAN')
+bar = progress(total=max_steps, initial=step, disable=not master, desc='sequence GAN')
 half = local_batch // 2
 while step < max_steps:
     # Noise and batches come from a generator seeded by (seed, step, rank): a resumed run repeats the same draws.
@@ -399,7 +399,7 @@ while step < max_steps:
         raise SystemExit(f"error: the generator's loss became non-finite at step {step}; try a lower "
                          f"--learning_rate")
     step += 1
-    progress.update()
+    bar.update()
     if master and (step % log_every == 0 or step == max_steps):
         record = {'step': step, 'loss_g': loss_g.item(), **critic_record, 'diversity': spread.item(),
                   # generated / real size of moves in the last window of the rollout (the farthest from the random
@@ -410,7 +410,7 @@ while step < max_steps:
             record['style_loss'] = loss_c.item()
             record['style_accuracy'] = (logits.argmax(1) == style).float().mean().item()
         history.append(record)
-        progress.set_postfix(d=f"{record.get('loss_d', float('nan')):.3f}", g=f"{record['loss_g']:.3f}",
+        bar.set_postfix(d=f"{record.get('loss_d', float('nan')):.3f}", g=f"{record['loss_g']:.3f}",
                              size=f"{record['move_size']:.2f}", beat=f"{record['beat_speed']:.2f}",
                              diversity=f"{record['diversity']:.3f}")
     if master and sample_every and step % sample_every == 0 and step < max_steps:
@@ -418,7 +418,7 @@ while step < max_steps:
     if master and step % ckpt_every == 0 and step < max_steps:
         save_checkpoint()
         save_loss_plot(os.path.join(out, 'losses.png'), history, LOSS_KEYS, 'generator step')
-progress.close()
+bar.close()
 
 # ---- the end: checkpoint, loss plot, a sample dance --------------------------------------------------------------
 if master:

@@ -63,7 +63,6 @@ class MoveDancer:
                    max_candidates=64)
 
     def __init__(self, dataset, name='dancer', device='auto', options=None):
-        import torch
         from models.dancer import Dancer
         self.options = {k: (options or {}).get(k, v) for k, v in self.OPTIONS.items()}
         if self.options['clips'] not in ('real', 'centroids'):

@@ -70,10 +70,10 @@ import sys
 import time
 
 import numpy as np
-from tqdm import tqdm
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 from l2d.config import configure  # noqa: E402
+from l2d.progress import progress  # noqa: E402
 from l2d.io import ROOT, InputError, data_dir, load_audio, load_json, save_json, save_poses, save_wav  # noqa: E402
 
 dataset = 'dance_with_melody'
@@ -189,7 +189,7 @@ else:
 start_time = time.perf_counter()
 n_imported = n_frames = 0
 toes_forward = {}
-bar = tqdm(folders, unit='dance', desc='import', mininterval=0.5)
+bar = progress(folders, unit='dance', desc='import', mininterval=0.5)
 for clip in bar:
     folder = os.path.join(source, clip)
     try:

@@ -22,10 +22,10 @@ import sys
 import time
 
 import numpy as np
-from tqdm import tqdm
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 from l2d.config import configure  # noqa: E402
+from l2d.progress import progress  # noqa: E402
 from l2d.io import clip_name, data_dir, load_json, save_json, save_poses, save_wav  # noqa: E402
 from l2d.openpose import frame_filename, write_frame  # noqa: E402
 from l2d.skeleton import NUM_JOINTS  # noqa: E402
@@ -436,7 +436,7 @@ save_json(truth_path, {'generator': GENERATOR, 'complete': False, 'settings': se
 
 # ---- generate -------------------------------------------------------------------------------------------------
 songs = {}
-for index in tqdm(range(n_songs), desc='demo songs', unit='song'):
+for index in progress(range(n_songs), desc='demo songs', unit='song'):
     clip, audio, clean, people, truth = make_song(index)
     save_wav(data_dir(dataset, 'audio', clip + '.wav'), audio, sr)
     folder = data_dir(dataset, 'openpose', clip)
