@@ -24,21 +24,15 @@ $(VENV)/.installed: requirements.txt constraints.txt
 install: $(VENV)/.installed
 
 # The whole pipeline on the synthetic demo data (under 10 minutes on 2 CPU cores once installed):
-# data -> poses -> music features -> move vocabulary -> move classifier (and the original model's) -> pose GAN ->
-# sequence GAN -> VQ-VAE and its GPT -> benchmark report (bench.py dances every dancer of models/dancers.py), then
-# one dance with its song as an MP4.
+# data -> poses -> music features -> move vocabularies -> the dancers' training -> benchmark report (bench.py dances
+# every dancer of models/dancers.py), then one dance with its song as an MP4.
 demo: $(VENV)/.installed
 	$(PY) data/demo/prepare.py
 	$(PY) parse.py
 	$(PY) process_waves.py
 	$(PY) cluster.py --unit=beats --beats_per_clip=1
-	$(PY) train.py
 	$(PY) cluster.py --dancer=original --unit=seconds --clip_s=1.0 --gallery=False
-	$(PY) train.py --dancer=original --context=8.0 --music_rows=48
-	$(PY) train_pose.py
-	$(PY) train_seq.py
-	$(PY) train_vqvae.py
-	$(PY) train_gpt.py
+	$(MAKE) --no-print-directory -j2 -Otarget train-moves train-gan train-tokens
 	$(PY) bench.py
 	$(PY) eval.py --music=data/demo/audio/hiphop_05.wav
 	@echo "benchmark report: out/demo/report.md (beats.png, kinetic.png, compare.mp4 beside it)"
@@ -48,14 +42,30 @@ bench-dwm: $(VENV)/.installed
 	$(PY) data/dance_with_melody/prepare.py
 	$(PY) process_waves.py --dataset=dance_with_melody
 	$(PY) cluster.py --dataset=dance_with_melody
-	$(PY) train.py --dataset=dance_with_melody
 	$(PY) cluster.py --dataset=dance_with_melody --dancer=original --unit=seconds --clip_s=1.0 --gallery=False
-	$(PY) train.py --dataset=dance_with_melody --dancer=original --context=8.0 --music_rows=48
-	$(PY) train_pose.py --dataset=dance_with_melody
-	$(PY) train_seq.py --dataset=dance_with_melody --seq_len=50
-	$(PY) train_vqvae.py --dataset=dance_with_melody --max_steps=1200
-	$(PY) train_gpt.py --dataset=dance_with_melody --max_steps=1000
+	$(MAKE) --no-print-directory -j2 -Otarget train-moves train-gan train-tokens DATASET=dance_with_melody \
+		SEQ_ARGS=--seq_len=50 VQVAE_ARGS=--max_steps=1200 GPT_ARGS=--max_steps=1000
 	$(PY) bench.py --dataset=dance_with_melody
+
+# The dancers' training, one chain per family. The trainers use one CPU thread each, so `make -j2` trains two
+# families at a time on a 2-core laptop; -Otarget prints each chain's output when it ends (its progress bars then
+# log a line every few seconds rather than redrawing).
+DATASET ?= demo
+SEQ_ARGS ?=
+VQVAE_ARGS ?=
+GPT_ARGS ?=
+.PHONY: train-moves train-gan train-tokens
+train-moves: $(VENV)/.installed
+	$(PY) train.py --dataset=$(DATASET)
+	$(PY) train.py --dataset=$(DATASET) --dancer=original --context=8.0 --music_rows=48
+
+train-gan: $(VENV)/.installed
+	$(PY) train_pose.py --dataset=$(DATASET)
+	$(PY) train_seq.py --dataset=$(DATASET) $(SEQ_ARGS)
+
+train-tokens: $(VENV)/.installed
+	$(PY) train_vqvae.py --dataset=$(DATASET) $(VQVAE_ARGS)
+	$(PY) train_gpt.py --dataset=$(DATASET) $(GPT_ARGS)
 
 # The pip pose extractor (MediaPipe) is kept out of the main install: --no-deps plus its few pinned needs.
 $(VENV)/.extract-installed: requirements-extract.txt constraints.txt $(VENV)/.installed
