@@ -44,6 +44,17 @@ def load_checkpoint(path, how_to_make, device):
         raise InputError(f"{path}: unreadable checkpoint ({str(e).splitlines()[0] if str(e) else type(e).__name__})")
 
 
+def load_network(network_class, ckpt, path, device, what, rerun):
+    """network_class(**ckpt['model_args']) with ckpt['model']'s weights, in eval mode on `device`; InputError naming
+    the file when the checkpoint holds other networks (what: the network it should hold; rerun: the script to rerun)."""
+    try:
+        net = network_class(**ckpt['model_args']).to(device).eval()
+        net.load_state_dict(ckpt['model'])
+        return net
+    except (KeyError, RuntimeError, TypeError) as e:
+        raise InputError(f"{path}: not a checkpoint of {what} ({str(e).splitlines()[0]}); rerun {rerun}")
+
+
 def legacy_placement(root, scale):
     """The placement of a checkpoint made before dancers travelled: a fixed spot, no floor."""
     return dict(origin=np.asarray(root, np.float32).tolist(), scale=float(scale), floor_tl=[0.0, 0.0])
@@ -70,12 +81,7 @@ class MoveDancer:
         self.device = torch_device(device)
         path = out_dir(dataset, name, 'ckpt.pt')
         self.ckpt = load_checkpoint(path, f"`python train.py --dataset={dataset} --dancer={name}`", self.device)
-        try:
-            self.net = Dancer(**self.ckpt['model_args']).to(self.device).eval()
-            self.net.load_state_dict(self.ckpt['model'])
-        except (KeyError, RuntimeError, TypeError) as e:
-            raise InputError(f"{path}: not a checkpoint of models/dancer.py's network ({str(e).splitlines()[0]}); "
-                             f"rerun train.py")
+        self.net = load_network(Dancer, self.ckpt, path, self.device, "models/dancer.py's network", 'train.py')
         vocabulary = self.ckpt['moves']
         self.vocabulary = vocabulary
         self.fps = float(vocabulary['fps'])
@@ -290,18 +296,10 @@ class TokenDancer:
         vqvae_path, gpt_path = out_dir(dataset, 'vqvae', 'ckpt.pt'), out_dir(dataset, 'gpt', 'ckpt.pt')
         self.vq = load_checkpoint(vqvae_path, f"`python train_vqvae.py --dataset={dataset}`", self.device)
         self.gpt = load_checkpoint(gpt_path, f"`python train_gpt.py --dataset={dataset}`", self.device)
-        try:
-            self.vqvae = MotionVQVAE(**self.vq['model_args']).to(self.device).eval()
-            self.vqvae.load_state_dict(self.vq['model'])
-        except (KeyError, RuntimeError, TypeError) as e:
-            raise InputError(f"{vqvae_path}: not a checkpoint of models/tokens.py's VQ-VAE "
-                             f"({str(e).splitlines()[0]}); rerun train_vqvae.py")
-        try:
-            self.net = MusicGPT(**self.gpt['model_args']).to(self.device).eval()
-            self.net.load_state_dict(self.gpt['model'])
-        except (KeyError, RuntimeError, TypeError) as e:
-            raise InputError(f"{gpt_path}: not a checkpoint of models/tokens.py's transformer "
-                             f"({str(e).splitlines()[0]}); rerun train_gpt.py")
+        self.vqvae = load_network(MotionVQVAE, self.vq, vqvae_path, self.device, "models/tokens.py's VQ-VAE",
+                                  'train_vqvae.py')
+        self.net = load_network(MusicGPT, self.gpt, gpt_path, self.device, "models/tokens.py's transformer",
+                                'train_gpt.py')
         missing = {'codebook_id', 'styles', 'song_descriptors', 'music_mean'} - set(self.gpt)
         if missing:
             raise InputError(f"{gpt_path}: made by an older train_gpt.py (no {', '.join(sorted(missing))}); "
