@@ -168,7 +168,9 @@ clip_s_median = float(np.median(np.concatenate([np.diff(dances[n]['bounds'], axi
 library = dict(normed=np.concatenate([dances[n]['clips'] for n in train]),
                root_paths=np.concatenate([dances[n]['root_paths'] for n in train]),
                labels=train_labels, dances=np.concatenate([[n] * len(dances[n]['labels']) for n in train]),
-               bounds=np.concatenate([dances[n]['bounds'] for n in train]))
+               bounds=np.concatenate([dances[n]['bounds'] for n in train]),
+               styles=np.concatenate([[str(meta['clips'][n].get('label') or '')] * len(dances[n]['labels'])
+                                      for n in train]))
 moves_path = moves_file(dataset, dancer)
 save_moves(moves_path, centroids, {n: dict(labels=d['labels'], bounds=d['bounds'], split=d['split'])
                                    for n, d in dances.items()},

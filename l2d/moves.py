@@ -109,6 +109,22 @@ def dance_bounds(n_frames, fps, unit, clip_s=1.0, beats_per_clip=2, beat_times_s
     return np.stack([edges[:-1], edges[1:]], axis=1).reshape(-1, 2)
 
 
+def cover_song(bounds, n_frames, min_frames):
+    """Move clips that cover the whole song: the frames before the first clip (the song's intro, up to its first
+    beat) and after the last become clips of their own when they span at least `min_frames`, and are added to the
+    neighbouring clip otherwise, so that the dancer dances from the first frame to the last rather than standing
+    still until the first beat. bounds: (N, 2) contiguous frames, N >= 1 -> (N', 2) int frames from 0 to n_frames."""
+    bounds = np.asarray(bounds, dtype=int).reshape(-1, 2).copy()
+    first, last = int(bounds[0, 0]), int(bounds[-1, 1])
+    if first >= min_frames:
+        bounds = np.concatenate([[[0, first]], bounds])
+    bounds[0, 0] = 0
+    if n_frames - last >= min_frames:
+        bounds = np.concatenate([bounds, [[last, n_frames]]])
+    bounds[-1, 1] = max(int(bounds[-1, 1]), n_frames)
+    return bounds
+
+
 def cut_clips(poses, bounds, clip_frames):
     """Cut clips out of a dance and resample each to `clip_frames` frames.
     poses: (T, 15, 2); bounds: (N, 2) frames -> (N, clip_frames, 15, 2) float32."""
@@ -305,6 +321,37 @@ def join_real_clips(clips, root_paths, bounds, n_frames, blend_frames, ease=0.0)
     return normed, root_tl
 
 
+def centre_travel(root_tl):
+    """A root track moved so that the middle of its range is at 0 on each axis: a dancer that travels mostly one
+    way then covers the floor from one side to the other, where starting in the middle of the floor
+    (`l2d.norm.keep_on_floor` folds a track at +-floor / 2) would turn it back at the first edge it meets and leave
+    half the floor unused. (T, 2) torso lengths -> (T, 2) float32."""
+    root_tl = np.asarray(root_tl, dtype=np.float32)
+    if len(root_tl) == 0:
+        return root_tl.copy()
+    return (root_tl - (root_tl.min(axis=0) + root_tl.max(axis=0)) / 2).astype(np.float32)
+
+
+def move_style_counts(labels, styles, n_moves, style_names):
+    """How many clips of each style each move has: labels (M,) moves, styles (M,) style names of the clips ->
+    (n_moves, S) float64 counts for the S `style_names` (clips of other styles are not counted)."""
+    counts = np.zeros((n_moves, len(style_names)))
+    for j, style in enumerate(style_names):
+        counts[:, j] = np.bincount(np.asarray(labels)[np.asarray(styles) == style], minlength=n_moves)[:n_moves]
+    return counts
+
+
+def style_log_likelihoods(log_probs, counts, smoothing=0.5):
+    """Which style a song is, from the move classifier's view of it: each style's moves are drawn from its own
+    distribution p(move | style) (its clip counts plus `smoothing` per move), and slot i of the song, whose moves
+    the model gives probabilities p_i(move), is that style's with likelihood sum_m p_i(m) p(m | style) (up to a
+    factor common to every style). log_probs: (N, K) the model's log-probabilities at each slot; counts: (K, S)
+    `move_style_counts` -> (S,) summed log-likelihoods over the N slots (argmax: the song's style)."""
+    counts = np.asarray(counts, dtype=np.float64) + smoothing
+    move_given_style = counts / counts.sum(axis=0, keepdims=True)
+    return np.log(np.exp(np.asarray(log_probs, dtype=np.float64)) @ move_given_style + 1e-300).sum(axis=0)
+
+
 def human_moves_at(times_s, movements, durations_beats, beat_s):
     """The human move label at each time of a dance labelled as consecutive movements lasting whole beats.
 
@@ -325,6 +372,7 @@ def moves_file(dataset, dancer='dancer'):
 
 
 CLIP_KEYS = ('normed', 'root_paths', 'labels', 'dances', 'bounds')
+OPTIONAL_CLIP_KEYS = ('styles',)  # absent from a vocabulary made before cluster.py kept them
 
 
 def save_moves(path, centroids, dances, settings, clips=None, **extra):
@@ -334,11 +382,12 @@ def save_moves(path, centroids, dances, settings, clips=None, **extra):
     'bounds': (N, 2) int frames, 'split': str}}; settings: dict stored as JSON; clips: None, or the library of real
     training clips a dancer draws moves with, {'normed': (M, F, 15, 2) torso lengths, 'root_paths': (M, F + 1, 2)
     torso lengths (l2d.moves.cut_root_paths), 'labels': (M,) moves, 'dances': (M,) dance names, 'bounds': (M, 2)
-    frames in their dance}; extra: further arrays or scalars (fps, unit, clip_s, beats_per_clip, typical_root,
+    frames in their dance, optionally 'styles': (M,) the style / dance type of each clip's dance, '' if unknown};
+    extra: further arrays or scalars (fps, unit, clip_s, beats_per_clip, typical_root,
     typical_scale, inertia, ...)."""
     from .io import save_npz
     if clips is not None:
-        extra.update({'clip_' + k: np.asarray(clips[k]) for k in CLIP_KEYS})
+        extra.update({'clip_' + k: np.asarray(clips[k]) for k in CLIP_KEYS + OPTIONAL_CLIP_KEYS if k in clips})
     names = sorted(dances)
     counts = [len(dances[c]['labels']) for c in names]
     save_npz(path, centroids=np.asarray(centroids, np.float32),
@@ -370,6 +419,7 @@ def load_moves(path):
     d['settings'] = json.loads(str(d['settings']))
     d['clips'] = ({k: d.pop('clip_' + k) for k in CLIP_KEYS} if all('clip_' + k in d for k in CLIP_KEYS) else None)
     if d['clips'] is not None:
+        d['clips'].update({k: d.pop('clip_' + k).astype(str) for k in OPTIONAL_CLIP_KEYS if 'clip_' + k in d})
         d['clips']['dances'] = d['clips']['dances'].astype(str)
     for k, v in d.items():
         if isinstance(v, np.ndarray) and v.ndim == 0:

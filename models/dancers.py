@@ -71,7 +71,7 @@ class MoveDancer:
     half the time warp (ease 0.5): with 0.25 s and ease 1 their joins jerked at 1.8x the real dances' jerk on Dance
     with Melody, at 0.4 s and 0.5 at 1.05x, still on the beat (settings chosen on that dataset's test split)."""
     OPTIONS = dict(temperature=1.0, top_k=5, blend_s=0.4, ease=0.5, clips='real', other_moves=0, join_weight=1.0,
-                   max_candidates=64)
+                   max_candidates=64, style='', keep_style=True, min_style_candidates=16, centre_travel=True)
 
     def __init__(self, dataset, name='dancer', device='auto', options=None):
         from models.dancer import Dancer
@@ -96,12 +96,24 @@ class MoveDancer:
                                  f"`python cluster.py --dataset={dataset} --dancer={name}` and train.py, or use "
                                  f"clips='centroids'")
             self.members = members_of_moves(self.library, vocabulary['centroids'])
+        self.styles = self.style_names()
+        style = self.options['style']
+        if style and style not in self.styles:
+            raise InputError(f"unknown style {style!r} for {path} (known: {', '.join(self.styles) or 'none'})")
         self.made_by = (f"{path}: {self.n_moves} moves (unit {vocabulary['unit']}), "
                         + ', '.join(f"{k}={v}" for k, v in self.options.items()))
 
+    def style_names(self):
+        """The styles (dance types) of the real-clip library's dances, sorted; [] without real clips or styles."""
+        if self.options['clips'] != 'real' or 'styles' not in self.library:
+            return []
+        return sorted({str(x) for x in self.library['styles']} - {''})
+
     def bounds(self, music, n_frames):
-        """The song's move clips, boundaries on its beats (l2d.moves.dance_bounds) -> (N, 2) frames."""
-        from l2d.moves import dance_bounds
+        """The song's move clips, boundaries on its beats (l2d.moves.dance_bounds), covering the whole song
+        (l2d.moves.cover_song: an intro or an ending of at least half a typical clip is a clip of its own)
+        -> (N, 2) frames."""
+        from l2d.moves import cover_song, dance_bounds
         v = self.vocabulary
         beats_per_clip = int(v['beats_per_clip'])
         beat_s = float(v['median_clip_s']) / (beats_per_clip if v['unit'] == 'beats' else 1)
@@ -109,7 +121,16 @@ class MoveDancer:
                               music['beat_times_s'], beat_s)
         if len(bounds) == 0:
             raise InputError(f"song too short for one move ({n_frames / self.fps:.2f} s)")
-        return bounds
+        return cover_song(bounds, n_frames, max(1, int(round(float(v['median_clip_s']) * self.fps / 2))))
+
+    def song_style(self, log_probs):
+        """The style asked for, or the one the model's move probabilities log_probs (N, K) point to
+        (l2d.moves.style_log_likelihoods); '' when the library knows no styles."""
+        from l2d.moves import move_style_counts, style_log_likelihoods
+        if self.options['style'] or not self.styles:
+            return self.options['style']
+        counts = move_style_counts(self.library['labels'], self.library['styles'], self.n_moves, self.styles)
+        return self.styles[int(np.argmax(style_log_likelihoods(log_probs, counts)))]
 
     def windows(self, music, bounds):
         """The standardised music window of each clip -> (N, R, F) tensor on the model's device."""
@@ -123,7 +144,7 @@ class MoveDancer:
 
     def generate(self, music, n_frames, seed=0):
         import torch
-        from l2d.moves import join_clips
+        from l2d.moves import centre_travel, join_clips
         o = self.options
         bounds = self.bounds(music, n_frames)
         generator = torch.Generator().manual_seed(int(seed))
@@ -135,11 +156,18 @@ class MoveDancer:
             normed = join_clips(self.vocabulary['centroids'][moves], bounds, n_frames, blend_frames, o['ease'])
             return dict(poses=place(normed, None, self.placement), normed=normed,
                         root_tl=np.zeros((n_frames, 2), np.float32), moves=moves, bounds=bounds)
-        offered = [np.array([m] + [a for a in np.argsort(-p) if a != m][:int(o['other_moves'])], dtype=int)
-                   for m, p in zip(moves, log_probs)]
-        chosen = draw_real_clips(self.library, self.members, offered, log_probs, bounds, n_frames, blend_frames,
-                                 o['ease'], o['join_weight'], int(o['max_candidates']), np.random.default_rng(seed))
-        return dict(chosen, poses=place(chosen['normed'], chosen['root_tl'], self.placement), bounds=bounds)
+        move_order = [np.array([m] + [a for a in np.argsort(-p) if a != m], dtype=int)
+                      for m, p in zip(moves, log_probs)]
+        style = self.song_style(log_probs)
+        allowed = (np.asarray(self.library['styles']) == style) if style and o['keep_style'] else None
+        chosen = draw_real_clips(self.library, self.members, move_order, 1 + int(o['other_moves']), log_probs,
+                                 bounds, n_frames, blend_frames, o['ease'], o['join_weight'],
+                                 int(o['max_candidates']), np.random.default_rng(seed), allowed,
+                                 int(o['min_style_candidates']))
+        if o['centre_travel']:
+            chosen['root_tl'] = centre_travel(chosen['root_tl'])
+        return dict(chosen, poses=place(chosen['normed'], chosen['root_tl'], self.placement), bounds=bounds,
+                    style=style)
 
     def score_moves(self, music, bounds, labels):
         """Move accuracy inputs for a real dance's clips: (teacher-forced argmax moves (N,), free-running greedy
@@ -163,18 +191,28 @@ def members_of_moves(library, centroids, n_stand_in=8):
     return members
 
 
-def draw_real_clips(library, members, offered, log_probs, bounds, n_frames, blend_frames, ease, join_weight,
-                    max_candidates, rng):
+def draw_real_clips(library, members, move_order, n_offered, log_probs, bounds, n_frames, blend_frames, ease,
+                    join_weight, max_candidates, rng, allowed=None, min_candidates=1):
     """Draw each slot's move with a real clip of the library, picked jointly (l2d.moves.choose_clips) among the
-    clips of the moves `offered` at each slot (list of N int arrays, the chosen move first), each move's clips a
-    seeded sample of at most `max_candidates`, at a cost of -log p(move) from log_probs (N, K).
+    clips of the first `n_offered` moves of the slot's `move_order` (list of N int arrays: the chosen move, then
+    the others, likeliest first), each move's clips a seeded sample of at most `max_candidates`, at a cost of
+    -log p(move) from log_probs (N, K). allowed: None, or (M,) bool, the only library clips that may be drawn
+    (one style's); a slot then offers further moves down its order until it has at least `min_candidates` of them.
     -> dict(normed (n_frames, 15, 2), root_tl (n_frames, 2), moves (N,) of the clips drawn, clips (N,) indices)."""
     from l2d.moves import choose_clips, join_real_clips
     candidates, unary = [], []
-    for i, slot_moves in enumerate(offered):
-        clips = [rng.choice(members[m], min(len(members[m]), max_candidates), replace=False) for m in slot_moves]
+    for i, order in enumerate(move_order):
+        clips, moves, count = [], [], 0
+        for k, m in enumerate(order):
+            if k >= n_offered and (allowed is None or count >= min_candidates):
+                break
+            pool = members[m] if allowed is None else members[m][allowed[members[m]]]
+            if len(pool):
+                clips.append(rng.choice(pool, min(len(pool), max_candidates), replace=False))
+                moves.append(m)
+                count += len(clips[-1])
         candidates.append(np.concatenate(clips))
-        unary.append(np.concatenate([np.full(len(c), -log_probs[i, m]) for c, m in zip(clips, slot_moves)]))
+        unary.append(np.concatenate([np.full(len(c), -log_probs[i, m]) for c, m in zip(clips, moves)]))
     clip_frames = library['normed'].shape[1]
     speeds = clip_frames / np.maximum(np.diff(bounds, axis=1)[:, 0], 1) * (1 - ease)
     chosen = choose_clips(candidates, unary, library['normed'], library['root_paths'], speeds, blend_frames,
@@ -334,8 +372,7 @@ class TokenDancer:
         if style is None:
             style = (nearest_style(song_descriptor(raw), g['song_descriptors'], g['song_styles'],
                                    g['descriptor_mean'], g['descriptor_std']) if g['styles'] else 0)
-        tokens = sample_tokens(self.net, heard, style, self.options['temperature'], self.options['top_k'],
-                               int(seed)).cpu().numpy()
+        tokens = sample_tokens(self.net, heard, style, self.options['temperature'], self.options['top_k'], int(seed))
         normed, root_tl = motion_from_features(dance_frames(self.vqvae, tokens, self.vq['mean'], self.vq['std'],
                                                             n_frames))
         if self.options['smooth_s']:

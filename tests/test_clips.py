@@ -6,8 +6,8 @@ import torch
 
 from conftest import module_roots, run_script
 from l2d.io import InputError, data_dir, load_poses, out_dir, save_poses
-from l2d.moves import (choose_clips, cut_root_paths, join_clips, join_real_clips, load_moves, resample_path,
-                       resample_time)
+from l2d.moves import (centre_travel, choose_clips, cover_song, cut_root_paths, join_clips, join_real_clips,
+                       load_moves, move_style_counts, resample_path, resample_time, style_log_likelihoods)
 from test_cluster import FPS, STANDING, write_dataset
 
 WALK_PX = 2.0  # the tiny dataset's dancers drift this far right every frame: 0.6 torso lengths/s (torso 100 px)
@@ -86,6 +86,31 @@ def test_choose_clips_joins_best_over_the_whole_dance_and_never_repeats():
         choose_clips([np.array([0]), np.array([], int)], [np.zeros(1), np.zeros(0)], clips, paths, speeds, 2)
 
 
+def test_cover_song_dances_the_intro_and_the_ending():
+    bounds = np.array([[15, 45], [45, 75]])
+    assert cover_song(bounds, 100, 10).tolist() == [[0, 15], [15, 45], [45, 75], [75, 100]]
+    assert cover_song(bounds, 100, 30).tolist() == [[0, 45], [45, 100]]  # too short: joins its neighbour
+    assert cover_song(np.array([[0, 30], [30, 100]]), 100, 10).tolist() == [[0, 30], [30, 100]]
+
+
+def test_centre_travel_puts_the_middle_of_the_range_at_zero():
+    track = np.stack([np.linspace(0, 8, 50), np.linspace(0, -1, 50)], axis=1)
+    centred = centre_travel(track)
+    assert centred[0] == pytest.approx([-4, 0.5]) and centred[-1] == pytest.approx([4, -0.5])
+    assert np.allclose(np.diff(centred, axis=0), np.diff(track, axis=0))
+
+
+def test_style_of_a_song_from_its_move_probabilities():
+    # Moves 0-1 are style a's, move 2 style b's; style a has ten times the clips, which must not win on its own.
+    labels = np.array([0] * 50 + [1] * 50 + [2] * 10)
+    styles = np.array(['a'] * 100 + ['b'] * 10)
+    counts = move_style_counts(labels, styles, 3, ['a', 'b'])
+    assert counts.tolist() == [[50, 0], [50, 0], [0, 10]]
+    song_of_b = np.log(np.array([[0.2, 0.2, 0.6]] * 8))
+    assert np.argmax(style_log_likelihoods(song_of_b, counts)) == 1
+    assert np.argmax(style_log_likelihoods(np.log(np.array([[0.45, 0.45, 0.1]] * 8)), counts)) == 0
+
+
 # ---- the dancers on a tiny dataset whose dancers travel -----------------------------------------------------------
 
 @pytest.fixture(scope='module')
@@ -127,6 +152,7 @@ def test_cluster_keeps_the_training_clips_and_their_travel(travelling):
     assert set(library['dances']) == set(train)
     assert library['normed'].shape[1:] == moves['centroids'].shape[1:]
     assert library['root_paths'].shape == (len(library['labels']), moves['clip_frames'] + 1, 2)
+    assert set(library['styles']) == {'tempo0', 'tempo1'}  # each clip knows its dance's style
     first = library['dances'] == train[0]
     assert np.array_equal(library['labels'][first], moves['dances'][train[0]]['labels'])
     # Each clip's root path is the drift over its frames, in torso lengths (100 px).
@@ -161,6 +187,15 @@ def test_move_dancer_dances_real_clips_that_travel(travelling):
     assert np.ptp(dance['poses'][:, 8, 0]) <= floor_px + 1e-3
     assert np.array_equal(dance['poses'], real.generate(music, n_frames, seed=3)['poses'])  # seeded
     assert not np.array_equal(dance['clips'], real.generate(music, n_frames, seed=4)['clips'])
+    # It dances from the first frame to the last, and in one style: the one asked for, or the music's.
+    assert dance['bounds'][0, 0] == 0 and dance['bounds'][-1, 1] == n_frames
+    assert real.styles == ['tempo0', 'tempo1'] and dance['style'] in real.styles
+    assert set(library['styles'][dance['clips']]) == {dance['style']}
+    with module_roots(travelling):
+        asked = load('tiny', 'dancer', 'cpu', dict(style='tempo1')).generate(music, n_frames, seed=3)
+        assert asked['style'] == 'tempo1' and set(library['styles'][asked['clips']]) == {'tempo1'}
+        with pytest.raises(InputError, match="unknown style 'salsa'"):
+            load('tiny', 'dancer', 'cpu', dict(style='salsa'))
     # The centroid renderer is still there, standing on the spot.
     still = centroids.generate(music, n_frames, seed=3)
     assert np.all(still['root_tl'] == 0) and 'clips' not in still
