@@ -23,6 +23,8 @@ TEMPOGRAM_FRAMES = 384  # librosa's default autocorrelation window, in pose fram
 BEAT_SUBFRAMES = 4
 TEMPO_WINDOW_S = 8.0  # librosa.feature.tempo's default autocorrelation window (ac_size)
 SILENCE_DBFS = -60.0  # peak level below which a clip counts as silent (noise-floor beats are meaningless)
+FFT_BLOCK_FRAMES = 128  # frames per FFT call: the block's windowed copy stays in cache
+TOP_DB = 80.0  # librosa.power_to_db's floor below the clip's peak
 
 
 def analysis_rate(fps):
@@ -34,19 +36,48 @@ def analysis_rate(fps):
     return (int(sr) if float(sr).is_integer() else float(sr)), hop_length
 
 
+def _power_spectrogram(y, n_fft, hop_length):
+    """Hann-windowed power spectrogram of y (N,) float32: (1 + N // hop_length, n_fft // 2 + 1) float32, frame t
+    centred on sample t * hop_length, zeros beyond the ends (librosa.stft's frames with center=True). Computed in
+    float32 in blocks of frames: librosa's float64 FFT costs twice as much for differences of ~1e-4 dB."""
+    import scipy.fft
+    import scipy.signal
+    n_frames = 1 + len(y) // hop_length
+    padded = np.pad(y, n_fft // 2)
+    frames = np.lib.stride_tricks.sliding_window_view(padded, n_fft)[::hop_length][:n_frames]
+    window = scipy.signal.get_window('hann', n_fft, fftbins=True).astype(np.float32)
+    power = np.empty((n_frames, n_fft // 2 + 1), np.float32)
+    for start in range(0, n_frames, FFT_BLOCK_FRAMES):
+        spectrum = scipy.fft.rfft(frames[start:start + FFT_BLOCK_FRAMES] * window, axis=1)
+        power[start:start + FFT_BLOCK_FRAMES] = spectrum.real ** 2 + spectrum.imag ** 2
+    return power
+
+
+def _local_autocorrelation(envelope, window_frames, stride):
+    """Hann-windowed autocorrelation of an envelope (T,) in windows centred on every `stride`-th frame (the
+    envelope padded by linear ramps to 0, as librosa.feature.tempogram does), each normalised to a peak of 1:
+    (ceil(T / stride), window_frames) float32, column k a lag of k frames."""
+    import scipy.fft
+    import scipy.signal
+    n = len(envelope)
+    padded = np.pad(np.asarray(envelope, np.float32), window_frames // 2, mode='linear_ramp', end_values=0)
+    frames = np.lib.stride_tricks.sliding_window_view(padded, window_frames)[::stride][: (n + stride - 1) // stride]
+    window = scipy.signal.get_window('hann', window_frames, fftbins=True).astype(np.float32)
+    n_fft = scipy.fft.next_fast_len(2 * window_frames - 1, real=True)
+    spectrum = scipy.fft.rfft(frames * window, n=n_fft, axis=1)
+    autocorrelation = scipy.fft.irfft(spectrum.real ** 2 + spectrum.imag ** 2, n=n_fft, axis=1)[:, :window_frames]
+    peak = np.abs(autocorrelation).max(axis=1, keepdims=True)
+    return autocorrelation / np.where(peak < np.finfo(np.float32).tiny, 1.0, peak)
+
+
 def _global_tempo(onset_envelope, sr, hop_length, stride):
     """librosa.feature.tempo's estimate (mean local autocorrelation over 8 s windows, log-normal prior around
     120 BPM), with a window every `stride` frames instead of every frame: the mean hardly changes and the cost,
     which dominates the whole analysis otherwise, drops `stride`-fold."""
     import librosa
-    import scipy.signal
-    n = onset_envelope.shape[-1]
-    win = int(round(TEMPO_WINDOW_S * sr / hop_length))
-    padded = np.pad(onset_envelope, win // 2, mode='linear_ramp', end_values=0)
-    frames = librosa.util.frame(padded, frame_length=win, hop_length=stride)[:, : (n + stride - 1) // stride]
-    frames = frames * scipy.signal.get_window('hann', win, fftbins=True)[:, None]
-    local_autocorrelation = librosa.util.normalize(librosa.autocorrelate(frames, axis=0), norm=np.inf, axis=0)
-    return float(librosa.feature.tempo(tg=local_autocorrelation, sr=sr, hop_length=hop_length)[0])
+    window_frames = int(round(TEMPO_WINDOW_S * sr / hop_length))
+    local_autocorrelation = _local_autocorrelation(onset_envelope, window_frames, stride)
+    return float(librosa.feature.tempo(tg=local_autocorrelation.T, sr=sr, hop_length=hop_length)[0])
 
 
 def music_features(samples, sr, fps, n_frames=None):
@@ -97,18 +128,21 @@ def music_features(samples, sr, fps, n_frames=None):
     y = y[: wanted + N_FFT // 2] if len(y) >= wanted else np.pad(y, (0, wanted - len(y)))
     n_fine = n_frames * BEAT_SUBFRAMES
 
-    mel_power = librosa.feature.melspectrogram(y=y, sr=analysis_sr, n_fft=N_FFT, hop_length=fine_hop,
-                                               n_mels=N_MELS)
-    mel_db_fine = librosa.power_to_db(mel_power)[:, :n_fine]
-    onset_fine = librosa.onset.onset_strength(S=mel_db_fine, sr=analysis_sr, hop_length=fine_hop,
-                                              aggregate=np.median)
-    features['mel_db'] = np.ascontiguousarray(mel_db_fine[:, ::BEAT_SUBFRAMES].T, dtype=np.float32)
+    power = _power_spectrogram(y, N_FFT, fine_hop)
+    mel_basis = librosa.filters.mel(sr=analysis_sr, n_fft=N_FFT, n_mels=N_MELS)
+    mel_db_fine = 10.0 * np.log10(np.maximum(power @ mel_basis.T, np.float32(1e-10)))
+    mel_db_fine = np.maximum(mel_db_fine, mel_db_fine.max() - np.float32(TOP_DB))[:n_fine]
+    features['mel_db'] = np.ascontiguousarray(mel_db_fine[::BEAT_SUBFRAMES])
+    # librosa.onset.onset_strength's spectral flux, delayed by half a window as librosa does to undo the lead of
+    # centred frames.
+    flux = np.median(np.maximum(np.diff(mel_db_fine, axis=0), 0.0), axis=1)
+    onset_fine = np.zeros(n_fine, np.float32)
+    delay = 1 + N_FFT // (2 * fine_hop)
+    onset_fine[delay:] = flux[: max(n_fine - delay, 0)]
     # A max, not a sample, so that a sharp onset between two pose frames is not lost.
     onset = scipy.ndimage.maximum_filter1d(onset_fine, size=BEAT_SUBFRAMES + 1, mode='constant')[::BEAT_SUBFRAMES]
     features['onset_strength'] = onset.astype(np.float32)
-    features['tempogram'] = librosa.feature.tempogram(
-        onset_envelope=onset, sr=analysis_sr, hop_length=hop_length, win_length=TEMPOGRAM_FRAMES
-    ).T.astype(np.float32)
+    features['tempogram'] = _local_autocorrelation(onset, TEMPOGRAM_FRAMES, 1)
 
     peak = float(np.max(np.abs(y[:wanted])))
     peak_dbfs = 20 * np.log10(peak) if peak > 0 else -np.inf
