@@ -309,21 +309,12 @@ class Block(nn.Module):
         self.mlp = nn.Sequential(nn.Linear(n_embd, 4 * n_embd), nn.GELU(), nn.Linear(4 * n_embd, n_embd),
                                  nn.Dropout(dropout))
 
-    def forward(self, x, cache=None, layer=0):
-        """x (B, T, C) -> (B, T, C). cache: None, or a list holding each layer's (keys, values) so far, which this
-        call extends: x is then either a whole window (empty cache) or one new position after the cached ones."""
+    def forward(self, x):
+        """x (B, T, C) -> (B, T, C)."""
         b, t, c = x.shape
         q, k, v = (a.view(b, t, self.n_head, c // self.n_head).transpose(1, 2)
                    for a in self.qkv(self.ln1(x)).split(c, dim=2))
-        if cache is not None:
-            if len(cache) > layer:
-                k, v = torch.cat([cache[layer][0], k], 2), torch.cat([cache[layer][1], v], 2)
-                cache[layer] = (k, v)
-            else:
-                cache.append((k, v))
-        # One new position after cached ones sees them all: causal masking applies only to a whole window.
-        y = F.scaled_dot_product_attention(q, k, v, dropout_p=self.dropout if self.training else 0.0,
-                                           is_causal=q.shape[2] > 1)
+        y = F.scaled_dot_product_attention(q, k, v, dropout_p=self.dropout if self.training else 0.0, is_causal=True)
         x = x + self.proj(y.transpose(1, 2).reshape(b, t, c))
         return x + self.mlp(self.ln2(x))
 
@@ -351,49 +342,88 @@ class MusicGPT(nn.Module):
         self.head = nn.Linear(n_embd, n_codes)
         nn.init.normal_(self.position, std=0.02)
 
-    def forward(self, previous, music, style, cache=None):
-        """previous (B, L) tokens (n_codes = start), music (B, L, n_music), style (B,) -> logits (B, L, n_codes).
-        cache: None (training), or a list of the blocks' keys and values that the call extends (generation: a
-        window's first positions with an empty list, then one position at a time after them)."""
-        return self.decode(previous, self.condition(music, style), cache)
+    def forward(self, previous, music, style):
+        """previous (B, L) tokens (n_codes = start), music (B, L, n_music), style (B,) -> logits (B, L, n_codes)."""
+        x = self.drop(self.token(previous) + self.condition(music, style) + self.position[:previous.shape[1]])
+        for block in self.blocks:
+            x = block(x)
+        return self.head(self.ln(x))
 
     def condition(self, music, style):
         """What a position hears and which style it dances: music (B, L, n_music), style (B,) -> (B, L, n_embd).
         Generation computes it once for the whole song."""
         return self.music(music) + self.style(style)[:, None]
 
-    def decode(self, previous, condition, cache=None):
-        """`forward` with the condition already computed: previous (B, L), condition (B, L, n_embd) -> logits."""
-        start = cache[0][0].shape[2] if cache else 0
-        x = self.drop(self.token(previous) + condition + self.position[start:start + previous.shape[1]])
-        for layer, block in enumerate(self.blocks):
-            x = block(x, cache, layer)
-        return self.head(self.ln(x))
+
+def _layer_norm(x, weight, bias):
+    """torch.nn.LayerNorm's output (eps 1e-5) over the last axis of x (..., C)."""
+    # sum / C rather than mean: numpy's mean costs several times a sum's call overhead on a row this short.
+    size = np.float32(x.shape[-1])
+    centred = x - x.sum(-1, keepdims=True) / size
+    return centred / np.sqrt((centred * centred).sum(-1, keepdims=True) / size + np.float32(1e-5)) * weight + bias
+
+
+def gpt_weights(model):
+    """A MusicGPT's parameters as float32 numpy arrays for `positions_logits`: a dict by state_dict name, linear
+    layers' weights transposed to (in, out), with 'blocks' a list of each block's own dict (names within it)."""
+    linear = {name + '.weight' for name, module in model.named_modules() if isinstance(module, nn.Linear)}
+    weights = {name: (p.T if name in linear else p).copy() for name, p in
+               ((k, v.detach().float().cpu().numpy()) for k, v in model.state_dict().items())}
+    weights['blocks'] = [{k[len(f'blocks.{i}.'):]: v for k, v in weights.items() if k.startswith(f'blocks.{i}.')}
+                         for i in range(len(model.blocks))]
+    return weights
+
+
+def positions_logits(weights, n_head, previous, condition, keys, values, used):
+    """MusicGPT's logits of new positions of a window in numpy (torch costs more per call than a small
+    position's arithmetic; evaluation mode, no dropout): weights of `gpt_weights`, previous (L,) tokens,
+    condition (L, n_embd) of `MusicGPT.condition`, keys and values (n_layer, n_head, block_size, n_embd / n_head)
+    float32 buffers holding the window's first `used` positions, which this call extends with the L new ones
+    (causally masked among themselves). -> (L, n_codes) float32."""
+    from scipy.special import erf
+    t = len(previous)
+    x = weights['token.weight'][previous] + condition + weights['position'][used:used + t]
+    d = x.shape[1] // n_head
+    causal = np.triu(np.full((t, used + t), -np.inf, np.float32), used + 1) if t > 1 else 0.0
+    for layer, w in enumerate(weights['blocks']):
+        qkv = _layer_norm(x, w['ln1.weight'], w['ln1.bias']) @ w['qkv.weight'] + w['qkv.bias']
+        q, k, v = qkv.reshape(t, 3, n_head, d).transpose(1, 2, 0, 3)
+        keys[layer, :, used:used + t], values[layer, :, used:used + t] = k, v
+        scores = q @ keys[layer, :, :used + t].transpose(0, 2, 1) / np.float32(math.sqrt(d)) + causal
+        scores = np.exp(scores - scores.max(-1, keepdims=True))
+        y = (scores / scores.sum(-1, keepdims=True)) @ values[layer, :, :used + t]
+        x = x + y.transpose(1, 0, 2).reshape(t, -1) @ w['proj.weight'] + w['proj.bias']
+        h = _layer_norm(x, w['ln2.weight'], w['ln2.bias']) @ w['mlp.0.weight'] + w['mlp.0.bias']
+        x = x + (0.5 * h * (1 + erf(h / np.float32(math.sqrt(2))))) @ w['mlp.2.weight'] + w['mlp.2.bias']
+    return _layer_norm(x, weights['ln.weight'], weights['ln.bias']) @ weights['head.weight'] + weights['head.bias']
 
 
 @torch.no_grad()
 def sample_tokens(model, music, style, temperature=1.0, top_k=0, seed=0):
     """A dance's tokens, one after another, for a whole song: music (N, n_music) standardised token features
     (torch, on the model's device), style an int (model.n_styles = unknown); top_k 0 samples from every code;
-    seed: the same seed gives the same dance. Keys and values are cached, so each token costs one
-    position; when the window is full it slides by half: the newest block_size // 2 positions are recomputed as a
-    fresh window (training windows start anywhere, so a window that starts mid-dance is familiar). A token thus sees
-    between block_size // 2 and block_size - 1 tokens before it. -> (N,) long tokens."""
-    n, device = len(music), music.device
-    previous = torch.full((n + 1,), model.n_codes, dtype=torch.long, device=device)
-    condition = model.condition(music[None], torch.tensor([style], device=device))
-    # Drawing from numpy's generator costs a tenth of torch.multinomial's call on one small row.
+    seed: the same seed gives the same dance. The positions run in numpy (`positions_logits`) with their keys and
+    values cached, so each token costs one position; when the window is full it slides by half: the newest
+    block_size // 2 positions are recomputed as a fresh window (training windows start anywhere, so a window that
+    starts mid-dance is familiar). A token thus sees between block_size // 2 and block_size - 1 tokens before it.
+    -> (N,) int64 numpy tokens."""
+    n, block = len(music), model.block_size
+    condition = model.condition(music[None], torch.tensor([style], device=music.device))[0].float().cpu().numpy()
+    weights, n_head = gpt_weights(model), model.args['n_head']
+    keys = np.zeros((len(model.blocks), n_head, block, model.args['n_embd'] // n_head), np.float32)
+    values = np.zeros_like(keys)
+    previous = np.full(n + 1, model.n_codes, np.int64)
     uniform = np.random.default_rng(seed).random(n)
-    cache, start = [], 0
+    start, used = 0, 0
     for i in range(n):
-        if i - start >= model.block_size:
-            cache, start = [], i + 1 - model.block_size // 2
-        first = start if not cache else i
-        logits = model.decode(previous[None, first:i + 1], condition[:, first:i + 1], cache)[0, -1].float()
-        logits = logits / max(temperature, 1e-6)
+        if i - start >= block:
+            start, used = i + 1 - block // 2, 0
+        logits = positions_logits(weights, n_head, previous[start + used:i + 1], condition[start + used:i + 1], keys,
+                                  values, used)[-1].astype(np.float64) / max(temperature, 1e-6)
+        used = i + 1 - start
         if 0 < top_k < len(logits):
-            logits[logits < torch.topk(logits, top_k).values[-1]] = -math.inf
-        cumulative = np.cumsum(F.softmax(logits, -1).cpu().numpy().astype(np.float64))
+            logits[logits < np.partition(logits, -top_k)[-top_k]] = -np.inf
+        cumulative = np.cumsum(np.exp(logits - logits.max()))
         previous[i + 1] = min(int(np.searchsorted(cumulative, uniform[i] * cumulative[-1], side='right')),
                               len(cumulative) - 1)
     return previous[1:]

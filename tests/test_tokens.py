@@ -12,9 +12,9 @@ from conftest import module_roots, run_script
 from l2d.io import data_dir, load_json, out_dir
 from l2d.metrics import beat_metrics
 from l2d.norm import root_track
-from models.tokens import (MotionVQVAE, MusicGPT, beat_phase, mirror_features, motion_features,
-                           motion_from_features, nearest_style, sample_tokens, snap_to_beats, token_music,
-                           with_neighbours)
+from models.tokens import (MotionVQVAE, MusicGPT, beat_phase, gpt_weights, mirror_features, motion_features,
+                           motion_from_features, nearest_style, positions_logits, sample_tokens, snap_to_beats,
+                           token_music, with_neighbours)
 from test_cluster import FPS, STANDING, write_dataset
 
 VQVAE = ('--dataset=tiny', '--hidden=32', '--code_dim=16', '--n_codes=32', '--window_frames=32', '--batch_size=8',
@@ -134,12 +134,15 @@ def test_transformer_overfits_a_short_token_sequence_and_caches_exactly():
     model.eval()
     assert loss.item() < 0.05
     assert sample_tokens(model, music, 0, top_k=1).tolist() == tokens.tolist()
-    cache, stepwise = [], []
+    # The numpy positions of generation give torch's logits, a whole window at once or one position at a time.
     with torch.no_grad():
-        whole = model(previous, music[None], torch.tensor([0]))[0]
-        for i in range(24):
-            stepwise.append(model(previous[:, i:i + 1], music[None, i:i + 1], torch.tensor([0]), cache)[0, -1])
-    assert torch.allclose(torch.stack(stepwise), whole, atol=1e-4)
+        whole = model(previous, music[None], torch.tensor([0]))[0].numpy()
+        condition = model.condition(music[None], torch.tensor([0]))[0].numpy()
+    weights, buffers = gpt_weights(model), np.zeros((2, 2, 2, 24, 16), np.float32)
+    at_once = positions_logits(weights, 2, previous[0].numpy(), condition, *buffers, 0)
+    stepwise = [positions_logits(weights, 2, previous[0, i:i + 1].numpy(), condition[i:i + 1], *buffers, i)[0]
+                for i in range(24)]
+    assert np.allclose(at_once, whole, atol=1e-4) and np.allclose(np.stack(stepwise), whole, atol=1e-4)
 
 
 @pytest.fixture(scope='module')
