@@ -7,7 +7,7 @@ import torch
 from conftest import module_roots, run_script
 from l2d.io import InputError, data_dir, load_poses, out_dir, save_poses
 from l2d.moves import (centre_travel, choose_clips, cover_song, cut_root_paths, join_clips, join_real_clips,
-                       load_moves, move_style_counts, resample_path, resample_time, style_log_likelihoods)
+                       load_moves, move_style_counts, resample_path, resample_time, style_votes)
 from test_cluster import FPS, STANDING, write_dataset
 
 WALK_PX = 2.0  # the tiny dataset's dancers drift this far right every frame: 0.6 torso lengths/s (torso 100 px)
@@ -123,8 +123,8 @@ def test_style_of_a_song_from_its_move_probabilities():
     counts = move_style_counts(labels, styles, 3, ['a', 'b'])
     assert counts.tolist() == [[50, 0], [50, 0], [0, 10]]
     song_of_b = np.log(np.array([[0.2, 0.2, 0.6]] * 8))
-    assert np.argmax(style_log_likelihoods(song_of_b, counts)) == 1
-    assert np.argmax(style_log_likelihoods(np.log(np.array([[0.45, 0.45, 0.1]] * 8)), counts)) == 0
+    assert np.argmax(style_votes(song_of_b, counts)) == 1
+    assert np.argmax(style_votes(np.log(np.array([[0.45, 0.45, 0.1]] * 8)), counts)) == 0
 
 
 # ---- the dancers on a tiny dataset whose dancers travel -----------------------------------------------------------
