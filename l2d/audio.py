@@ -10,9 +10,12 @@ The spectrogram, onset envelope and beat tracker run on a grid BEAT_SUBFRAMES ti
 alone would put fast tempi up to 5 % off (171 BPM is 10.5 frames at 30 fps). Features are then read off at every
 BEAT_SUBFRAMES-th analysis frame.
 
-librosa is imported inside the functions (l2d stays numpy-only at import). Its beat tracker is compiled by numba
-on the first call in a fresh environment (~40 s, cached afterwards).
+The analysis follows librosa's (log-mel spectrogram, median spectral flux, tempogram, tempo estimate, Ellis' beat
+tracker) and gives its numbers to float32 rounding (tests/test_music.py compares them), but is computed here with
+numpy, scipy.fft and soxr only: librosa compiles its numba functions in every new process, 5 to 30 s before the
+first song, and its float64 spectrogram costs twice as much as a float32 one.
 """
+import math
 import warnings
 
 import numpy as np
@@ -23,7 +26,8 @@ TEMPOGRAM_FRAMES = 384  # librosa's default autocorrelation window, in pose fram
 BEAT_SUBFRAMES = 4
 TEMPO_WINDOW_S = 8.0  # librosa.feature.tempo's default autocorrelation window (ac_size)
 SILENCE_DBFS = -60.0  # peak level below which a clip counts as silent (noise-floor beats are meaningless)
-FFT_BLOCK_FRAMES = 128  # frames per FFT call: the block's windowed copy stays in cache
+FFT_BLOCK_FRAMES = 128  # frames per FFT call: the block's windowed copy and spectrum stay in cache
+MEL_GROUP = 16  # mel bands per matrix product (fewer: more calls; more: more zero weights multiplied)
 TOP_DB = 80.0  # librosa.power_to_db's floor below the clip's peak
 
 
@@ -36,21 +40,138 @@ def analysis_rate(fps):
     return (int(sr) if float(sr).is_integer() else float(sr)), hop_length
 
 
-def _power_spectrogram(y, n_fft, hop_length):
-    """Hann-windowed power spectrogram of y (N,) float32: (1 + N // hop_length, n_fft // 2 + 1) float32, frame t
-    centred on sample t * hop_length, zeros beyond the ends (librosa.stft's frames with center=True). Computed in
-    float32 in blocks of frames: librosa's float64 FFT costs twice as much for differences of ~1e-4 dB."""
+def _slaney_mel(frequency_hz):
+    """Hz -> Slaney mels (linear below 1 kHz, logarithmic above), as librosa.hz_to_mel(htk=False)."""
+    frequency_hz = np.asarray(frequency_hz, np.float64)
+    linear = frequency_hz / (200.0 / 3)
+    log_step = np.log(6.4) / 27.0
+    above = frequency_hz >= 1000.0
+    return np.where(above, 15.0 + np.log(np.maximum(frequency_hz, 1000.0) / 1000.0) / log_step, linear)
+
+
+def _slaney_hz(mels):
+    """Slaney mels -> Hz, the inverse of `_slaney_mel` (librosa.mel_to_hz(htk=False))."""
+    mels = np.asarray(mels, np.float64)
+    log_step = np.log(6.4) / 27.0
+    return np.where(mels >= 15.0, 1000.0 * np.exp(log_step * (np.maximum(mels, 15.0) - 15.0)), (200.0 / 3) * mels)
+
+
+def mel_filters(sr, n_fft, n_mels):
+    """Slaney-normalised triangular mel filters from 0 Hz to sr / 2: (n_mels, n_fft // 2 + 1) float32 weights on
+    the FFT bins, as librosa.filters.mel(sr=sr, n_fft=n_fft, n_mels=n_mels)."""
+    bin_hz = np.fft.rfftfreq(n=n_fft, d=1.0 / sr)
+    edge_hz = _slaney_hz(np.linspace(_slaney_mel(0.0), _slaney_mel(sr / 2.0), n_mels + 2))
+    spacing_hz = np.diff(edge_hz)
+    ramps = np.subtract.outer(edge_hz, bin_hz)
+    weights = np.zeros((n_mels, len(bin_hz)), np.float32)
+    for band in range(n_mels):
+        rising, falling = -ramps[band] / spacing_hz[band], ramps[band + 2] / spacing_hz[band + 1]
+        weights[band] = np.maximum(0, np.minimum(rising, falling))
+    weights *= (2.0 / (edge_hz[2:] - edge_hz[:-2]))[:, None]
+    return weights
+
+
+def track_beats(onset_envelope, frame_rate, tempo_bpm, tightness=100.0):
+    """Ellis' dynamic-programming beat tracker: the beats of librosa.beat.beat_track(onset_envelope=...,
+    bpm=tempo_bpm, units='frames'), with the dynamic programme vectorised over half a beat of frames at a time.
+
+    onset_envelope (T,) float32 onset strength on a grid of frame_rate frames per second; tempo_bpm > 0.
+    Returns the beat frames (B,) int64, increasing."""
+    onset = np.asarray(onset_envelope, np.float32)
+    n = len(onset)
+    if n == 0 or not onset.any():
+        return np.zeros(0, np.int64)
+    frames_per_beat = float(np.round(frame_rate * 60.0 / tempo_bpm))
+    normalised = onset / (onset.std(ddof=1) + np.finfo(np.float32).tiny)
+    offsets = np.arange(-frames_per_beat, frames_per_beat + 1)
+    window = np.exp(-0.5 * (offsets * 32.0 / frames_per_beat) ** 2)
+    # A same-size convolution in float64, summed term by term in librosa's order (np.convolve's order moves a
+    # beat by a frame where two candidates nearly tie); librosa's loop leaves out the first frame.
+    normalised = normalised.astype(np.float64)
+    normalised[0] = 0.0
+    padded = np.concatenate([np.zeros(len(window) // 2), normalised, np.zeros(len(window))])
+    local_score = np.zeros(n)
+    for k, weight in enumerate(window):
+        local_score += weight * padded[len(window) - 1 - k: len(window) - 1 - k + n]
+
+    # cumulative[i] = local_score[i] + max over predecessors j in [i - 2 * period, i - round(period / 2)] of
+    # cumulative[j] - tightness * log((i - j) / period)^2. Every predecessor lies at least `nearest` frames back,
+    # so a block of `nearest` frames at a time depends only on frames already done.
+    nearest, farthest = int(np.round(frames_per_beat / 2)), int(2 * frames_per_beat)
+    lags = np.arange(nearest, farthest + 1)
+    # math.log is libm's, as in librosa's numba loop; numpy's may differ in the last bit and flip a near tie.
+    penalty = np.array([tightness * (math.log(lag) - math.log(frames_per_beat)) ** 2 for lag in lags])
+    cumulative = np.empty(n)
+    backlink = np.full(n, -1, np.int64)
+    for start in range(0, n, nearest):
+        rows = np.arange(start, min(start + nearest, n))
+        predecessors = rows[:, None] - lags[None, :]
+        scores = np.where(predecessors >= 0, cumulative[np.maximum(predecessors, 0)] - penalty, -np.inf)
+        best = np.argmax(scores, axis=1)  # the nearest predecessor wins a tie, as in librosa
+        best_score = scores[np.arange(len(rows)), best]
+        found = np.isfinite(best_score)
+        cumulative[rows] = np.where(found, local_score[rows] + best_score, local_score[rows])
+        backlink[rows] = np.where(found, predecessors[np.arange(len(rows)), best], -1)
+    # No beat before the first frame with a real onset.
+    first = int(np.argmax(local_score >= 0.01 * local_score.max()))
+    backlink[:first] = -1
+
+    # The last beat: the last local maximum of the cumulative score that reaches half their median.
+    peaks = np.zeros(n, bool)
+    if n > 1:
+        peaks[1:-1] = (cumulative[1:-1] > cumulative[:-2]) & (cumulative[1:-1] >= cumulative[2:])
+        peaks[-1] = cumulative[-1] > cumulative[-2]
+    tail = n - 1
+    if peaks.any():
+        candidates = np.flatnonzero(peaks & (cumulative >= 0.5 * np.median(cumulative[peaks])))
+        tail = int(candidates[-1]) if len(candidates) else n - 1
+    beats = []
+    while tail >= 0:
+        beats.append(tail)
+        tail = int(backlink[tail])
+    beats = np.array(beats[::-1], np.int64)
+
+    # Drop leading and trailing beats weaker than half the RMS of the smoothed beat strengths.
+    smoothed = np.convolve(local_score[beats], np.hanning(5))[2: n + 2]  # librosa's slice: two frames of tail too
+    threshold = 0.5 * np.sqrt(np.mean(smoothed ** 2))
+    strong = np.flatnonzero(local_score > threshold)
+    if len(strong) == 0:
+        return np.zeros(0, np.int64)
+    return beats[(beats >= strong[0]) & (beats <= strong[-1])]
+
+
+def _periodic_hann(n):
+    """The n-point periodic Hann window (scipy.signal.get_window('hann', n)), (n,) float32; scipy.signal itself
+    takes two seconds to import."""
+    return (0.5 - 0.5 * np.cos(2.0 * np.pi * np.arange(n) / n)).astype(np.float32)
+
+
+def _mel_power(y, sr, n_fft, hop_length, n_mels):
+    """Mel power spectrogram of y (N,) float32 at sr Hz: (1 + N // hop_length, n_mels) float32, frame t the
+    Hann-windowed n_fft samples centred on sample t * hop_length, zeros beyond the ends (librosa.stft's frames with
+    center=True, librosa.filters.mel's Slaney bands). Computed in float32, a block of frames at a time so that it
+    stays in cache, and each group of MEL_GROUP bands only over the FFT bins it covers (a mel band covers few
+    bins): a third of librosa.feature.melspectrogram's time, for differences of ~1e-7 of the peak."""
     import scipy.fft
-    import scipy.signal
     n_frames = 1 + len(y) // hop_length
     padded = np.pad(y, n_fft // 2)
     frames = np.lib.stride_tricks.sliding_window_view(padded, n_fft)[::hop_length][:n_frames]
-    window = scipy.signal.get_window('hann', n_fft, fftbins=True).astype(np.float32)
-    power = np.empty((n_frames, n_fft // 2 + 1), np.float32)
+    window = _periodic_hann(n_fft)
+    basis = mel_filters(sr, n_fft, n_mels)
+    band_groups = []  # (first band, end band, first bin, end bin, weights (bins, bands))
+    for first in range(0, n_mels, MEL_GROUP):
+        bins = np.flatnonzero(basis[first:first + MEL_GROUP].any(axis=0))
+        low, high = (bins[0], bins[-1] + 1) if len(bins) else (0, 1)
+        band_groups.append((first, first + MEL_GROUP, low, high,
+                            np.ascontiguousarray(basis[first:first + MEL_GROUP, low:high].T)))
+    mel = np.empty((n_frames, n_mels), np.float32)
     for start in range(0, n_frames, FFT_BLOCK_FRAMES):
-        spectrum = scipy.fft.rfft(frames[start:start + FFT_BLOCK_FRAMES] * window, axis=1)
-        power[start:start + FFT_BLOCK_FRAMES] = spectrum.real ** 2 + spectrum.imag ** 2
-    return power
+        block = slice(start, start + FFT_BLOCK_FRAMES)
+        spectrum = scipy.fft.rfft(frames[block] * window, axis=1)
+        power = spectrum.real ** 2 + spectrum.imag ** 2
+        for first, end, low, high, weights in band_groups:
+            mel[block, first:end] = power[:, low:high] @ weights
+    return mel
 
 
 def _local_autocorrelation(envelope, window_frames, stride):
@@ -58,11 +179,10 @@ def _local_autocorrelation(envelope, window_frames, stride):
     envelope padded by linear ramps to 0, as librosa.feature.tempogram does), each normalised to a peak of 1:
     (ceil(T / stride), window_frames) float32, column k a lag of k frames."""
     import scipy.fft
-    import scipy.signal
     n = len(envelope)
     padded = np.pad(np.asarray(envelope, np.float32), window_frames // 2, mode='linear_ramp', end_values=0)
     frames = np.lib.stride_tricks.sliding_window_view(padded, window_frames)[::stride][: (n + stride - 1) // stride]
-    window = scipy.signal.get_window('hann', window_frames, fftbins=True).astype(np.float32)
+    window = _periodic_hann(window_frames)
     n_fft = scipy.fft.next_fast_len(2 * window_frames - 1, real=True)
     spectrum = scipy.fft.rfft(frames * window, n=n_fft, axis=1)
     autocorrelation = scipy.fft.irfft(spectrum.real ** 2 + spectrum.imag ** 2, n=n_fft, axis=1)[:, :window_frames]
@@ -72,12 +192,15 @@ def _local_autocorrelation(envelope, window_frames, stride):
 
 def _global_tempo(onset_envelope, sr, hop_length, stride):
     """librosa.feature.tempo's estimate (mean local autocorrelation over 8 s windows, log-normal prior around
-    120 BPM), with a window every `stride` frames instead of every frame: the mean hardly changes and the cost,
-    which dominates the whole analysis otherwise, drops `stride`-fold."""
-    import librosa
+    120 BPM, nothing above 320 BPM), with a window every `stride` frames instead of every frame: the mean hardly
+    changes and the cost drops `stride`-fold. Tempo in BPM, a whole number of frames of beat period."""
     window_frames = int(round(TEMPO_WINDOW_S * sr / hop_length))
-    local_autocorrelation = _local_autocorrelation(onset_envelope, window_frames, stride)
-    return float(librosa.feature.tempo(tg=local_autocorrelation.T, sr=sr, hop_length=hop_length)[0])
+    mean_autocorrelation = _local_autocorrelation(onset_envelope, window_frames, stride).mean(axis=0)
+    with np.errstate(divide='ignore'):
+        period_bpm = 60.0 * sr / (hop_length * np.arange(window_frames, dtype=np.float64))  # lag 0: inf
+    log_prior = -0.5 * (np.log2(period_bpm) - np.log2(120.0)) ** 2
+    log_prior[: int(np.argmax(period_bpm < 320.0))] = -np.inf
+    return float(period_bpm[np.argmax(np.log1p(1e6 * mean_autocorrelation) + log_prior)])
 
 
 def music_features(samples, sr, fps, n_frames=None):
@@ -93,14 +216,12 @@ def music_features(samples, sr, fps, n_frames=None):
       tempogram (T, 384) float32: local autocorrelation of the onset envelope; column k is a lag of k / fps s;
       onset_strength (T,) float32: spectral flux (median over mel bands), the max over the row's sub-frames;
       beats (T,) float32: 1 at the frame nearest each beat, else 0;
-      beat_times_s (B,) float64: beat times in seconds (dynamic-programming beat tracker, librosa.beat);
+      beat_times_s (B,) float64: beat times in seconds (dynamic-programming beat tracker, `track_beats`);
       tempo_bpm float: global tempo in beats per minute (quantised to whole analysis frames of beat period:
         within 1 % up to 170 BPM at 30 or 25 fps);
       fps float.
     Silence (peak below -60 dBFS) or no detectable beat gives no beats, tempo 0.0 and a UserWarning.
     """
-    import librosa
-    import scipy.ndimage
     import soxr
     fps = float(fps)
     samples = np.asarray(samples, dtype=np.float32).reshape(-1)
@@ -128,9 +249,8 @@ def music_features(samples, sr, fps, n_frames=None):
     y = y[: wanted + N_FFT // 2] if len(y) >= wanted else np.pad(y, (0, wanted - len(y)))
     n_fine = n_frames * BEAT_SUBFRAMES
 
-    power = _power_spectrogram(y, N_FFT, fine_hop)
-    mel_basis = librosa.filters.mel(sr=analysis_sr, n_fft=N_FFT, n_mels=N_MELS)
-    mel_db_fine = 10.0 * np.log10(np.maximum(power @ mel_basis.T, np.float32(1e-10)))
+    mel_power = _mel_power(y, analysis_sr, N_FFT, fine_hop, N_MELS)
+    mel_db_fine = 10.0 * np.log10(np.maximum(mel_power, np.float32(1e-10)))  # librosa.power_to_db(ref=1)
     mel_db_fine = np.maximum(mel_db_fine, mel_db_fine.max() - np.float32(TOP_DB))[:n_fine]
     features['mel_db'] = np.ascontiguousarray(mel_db_fine[::BEAT_SUBFRAMES])
     # librosa.onset.onset_strength's spectral flux, delayed by half a window as librosa does to undo the lead of
@@ -140,7 +260,10 @@ def music_features(samples, sr, fps, n_frames=None):
     delay = 1 + N_FFT // (2 * fine_hop)
     onset_fine[delay:] = flux[: max(n_fine - delay, 0)]
     # A max, not a sample, so that a sharp onset between two pose frames is not lost.
-    onset = scipy.ndimage.maximum_filter1d(onset_fine, size=BEAT_SUBFRAMES + 1, mode='constant')[::BEAT_SUBFRAMES]
+    # (scipy.ndimage.maximum_filter1d(size=BEAT_SUBFRAMES + 1, mode='constant'), without its second of import.)
+    size = BEAT_SUBFRAMES + 1
+    padded = np.pad(onset_fine, (size // 2, size - 1 - size // 2))
+    onset = np.lib.stride_tricks.sliding_window_view(padded, size)[::BEAT_SUBFRAMES].max(axis=1)
     features['onset_strength'] = onset.astype(np.float32)
     features['tempogram'] = _local_autocorrelation(onset, TEMPOGRAM_FRAMES, 1)
 
@@ -153,8 +276,7 @@ def music_features(samples, sr, fps, n_frames=None):
         warnings.warn("no onsets in the audio: no beats")
         return features
     tempo_bpm = _global_tempo(onset_fine, analysis_sr, fine_hop, stride=4 * BEAT_SUBFRAMES)
-    _, beat_frames = librosa.beat.beat_track(onset_envelope=onset_fine, sr=analysis_sr, hop_length=fine_hop,
-                                             bpm=tempo_bpm, units='frames')
+    beat_frames = track_beats(onset_fine, fine_rate, tempo_bpm)
     if len(beat_frames) == 0:
         warnings.warn("no detectable beat")
         return features

@@ -291,7 +291,10 @@ def load_audio(path, sr=22050, offset_s=0.0, duration_s=None):
             samples = f.read(frames, dtype='float32', always_2d=True)
     except Exception:  # libsndfile raises several types, with misleading texts ("System error.") for bad data
         raise InputError(f"{path}: cannot decode audio (damaged, or not an audio file)") from None
-    samples = samples.mean(axis=1)
+    # A sum of channel columns: numpy's mean over a short last axis costs ten times as much (140 ms for 75 s of
+    # 44.1 kHz stereo), for the same numbers.
+    channels = samples.shape[1]
+    samples = samples[:, 0] if channels == 1 else sum(samples[:, c] for c in range(channels)) / np.float32(channels)
     if sr is not None and sr != file_sr:
         import soxr
         samples = soxr.resample(samples, file_sr, sr).astype(np.float32)
