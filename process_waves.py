@@ -83,7 +83,5 @@ print(f"wrote {written} music file(s) to {data_dir(dataset, 'music')}"
       + (f"; {len(failed)} failed: {', '.join(failed)}" if failed else ''))
 if timings:
     audio_total_s, wall_total_s = map(sum, zip(*timings))
-    print(f"speed: {audio_total_s / wall_total_s:.0f}x real time ({audio_total_s:.0f} s of audio in {wall_total_s:.1f} s)"
-          + (f", {sum(a for a, _ in timings[1:]) / sum(w for _, w in timings[1:]):.0f}x after the first file "
-             "(librosa compiles on its first call)" if len(timings) > 1 else ''))
+    print(f"speed: {audio_total_s / wall_total_s:.0f}x real time ({audio_total_s:.0f} s of audio in {wall_total_s:.1f} s)")
 sys.exit(1 if failed else 0)

@@ -4,7 +4,7 @@ thread, as the minimum over `repeats` runs (the least disturbed by other jobs on
 The song (default: 60 s of synthetic clicks in noise, so that a fresh clone can run it) is written in each format
 the dancers accept -- wav, flac, ogg (Vorbis) and mp3, mono at its own rate and stereo at 44.1 kHz -- then each
 file is decoded with l2d.io.load_audio and analysed with music_features. Prints milliseconds per minute of audio
-and times real time; the first music_features call (librosa's numba compilation or cache load) is not counted.
+and times real time; the first music_features call (imports, FFT plans) is timed apart.
 
     python benchmarks/feature_speed.py --song=data/dance_with_melody/audio/DANCE_C_2.wav --fps=25
 """
@@ -47,11 +47,13 @@ def fastest_s(function):
 if song:
     samples, sr = load_audio(song, sr=None)
 else:
-    import librosa
     sr = 22050
     rng = np.random.default_rng(seed)
-    samples = (0.05 * rng.standard_normal(60 * sr)
-               + librosa.clicks(times=np.arange(0.25, 60, 0.5), sr=sr, length=60 * sr)).astype(np.float32)
+    samples = 0.05 * rng.standard_normal(60 * sr).astype(np.float32)
+    click_s = np.arange(int(0.1 * sr)) / sr
+    click = (np.sin(2 * np.pi * 1000 * click_s) * np.exp(-click_s / 0.02)).astype(np.float32)  # 1 kHz, decaying
+    for beat_s in np.arange(0.25, 59.8, 0.5):
+        samples[int(beat_s * sr): int(beat_s * sr) + len(click)] += click
 samples = samples / max(1.0, float(np.abs(samples).max()))
 audio_min = len(samples) / sr / 60
 stereo_44k = soxr.resample(np.repeat(samples[:, None], 2, axis=1), sr, 44100).astype(np.float32)
@@ -71,7 +73,7 @@ with warnings.catch_warnings():
     warnings.simplefilter('ignore')
     start = time.perf_counter()
     music_features(samples[: 5 * sr], sr, fps)
-    print(f"first music_features call (numba compilation or cache load): {time.perf_counter() - start:.1f} s")
+    print(f"first music_features call in this process (imports, FFT plans): {time.perf_counter() - start:.2f} s")
     print(f"{audio_min * 60:.1f} s of audio at {fps:g} fps, min of {repeats} runs, one thread")
     for label, path in files:
         decode_s, (decoded, decoded_sr) = fastest_s(lambda: load_audio(path, sr=None))
