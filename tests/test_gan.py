@@ -299,8 +299,9 @@ def test_pose_generator_keeps_every_bone_in_its_real_range():
 
 
 def test_motion_statistics_of_a_swinging_wrist():
-    """A wrist swinging on a circle of radius 0.5 over a whole window: each frame moves it by one chord, and its
-    mean distance from the window's mean position is the radius; still joints score 0."""
+    """A wrist swinging on a circle of radius 0.5 over a whole window: each frame moves it by one chord, its mean
+    distance from the window's mean position is the radius, and its step turns by 2 pi / frames each frame (a change
+    of 2 chord sin(pi / frames)); still joints score 0."""
     import torch
     from models.gan import motion_statistics
     frames = 60
@@ -308,7 +309,32 @@ def test_motion_statistics_of_a_swinging_wrist():
     poses = np.zeros((2, frames, 15, 2))
     poses[:, :, J['RWrist']] = 0.5 * np.stack([np.cos(angle), np.sin(angle)], 1)
     stats = motion_statistics(torch.from_numpy(poses)).numpy()
-    assert stats.shape == (2, 15)
-    assert stats[0, J['RWrist']] == pytest.approx(2 * 0.5 * np.sin(np.pi / frames), rel=1e-6)
+    chord = 2 * 0.5 * np.sin(np.pi / frames)
+    assert stats.shape == (3, 15)
+    assert stats[0, J['RWrist']] == pytest.approx(chord, rel=1e-6)
     assert stats[1, J['RWrist']] == pytest.approx(0.5, rel=1e-6)
+    assert stats[2, J['RWrist']] == pytest.approx(2 * chord * np.sin(np.pi / frames), rel=1e-6)
     assert np.all(np.delete(stats, J['RWrist'], axis=1) == 0)
+
+
+def test_fast_walk_is_the_walk():
+    """SeqGenerator.walk_latents (numpy loop, generation) gives walk's latents and root velocities (torch, training)
+    for a dance in a style."""
+    import torch
+    from models.gan import SeqGenerator, sample_latents
+    torch.manual_seed(0)
+    net = SeqGenerator(z_dim=8, hidden=16, music_hidden=4, n_styles=3).eval()
+    with torch.no_grad():
+        for p in net.parameters():  # walks that move: the trained scale of the shifts, not their small init
+            p.normal_(0, 0.3)
+    frames = 40
+    z0, music, noise, code = sample_latents(1, 8), torch.randn(1, frames, 4), torch.randn(1, frames, 8), \
+        torch.randn(1, 8)
+    style = torch.tensor([2])
+    with torch.no_grad():
+        latents, root_velocity, _ = net.walk(z0, music, noise, code, style)
+        fast_latents, states = net.walk_latents(z0[0], music[0], noise[0], code[0], style[0])
+        fast_root = net.root(states)
+    assert latents[0].std(0).mean() > 0.1  # the walk moves
+    assert torch.allclose(fast_latents, latents[0], atol=1e-5) and torch.allclose(fast_root, root_velocity[0],
+                                                                                   atol=1e-5)
