@@ -38,8 +38,8 @@ from l2d.plots import save_loss_plot
 from l2d.processes import start_processes
 from l2d.progress import progress
 from l2d.skeleton import MIDHIP, NUM_JOINTS, mirror
-from models.gan import (PoseGenerator, SeqCritic, SeqGenerator, StyleClassifier, beat_phase, beat_speed_score,
-                        generate_dance, motion_statistics, music_inputs, sample_latents)
+from models.gan import (MotionStyleClassifier, PoseGenerator, SeqCritic, SeqGenerator, StyleClassifier, beat_phase, beat_speed_score,
+                        generate_dance, motion_levels, motion_statistics, music_inputs, sample_latents)
 
 dataset = 'demo'
 pose_ckpt = ''            # the pose GAN's checkpoint ('' = out/<dataset>/gan_pose/ckpt.pt)
@@ -53,6 +53,8 @@ music_hidden = 32         # size of the music projection
 critic_hidden = 64
 use_style = True          # condition on the meta.json labels (and train a music -> style classifier)
 style_dim = 8
+motion_style_weight = 1.0  # with styles: how much the generator is told when its dance does not look like the style
+                          # asked for (cross-entropy of models.gan.MotionStyleClassifier, trained on the real dances)
 batch_size = 16           # global batch: split over torchrun processes
 max_steps = 600           # generator steps
 critic_steps = 1          # critic steps per generator step (hinge loss, spectrally normalised critic; 0: the
@@ -66,7 +68,13 @@ latent_weight = 1.0       # keep the latents the walk visits spread over the sph
                           # settles where the pose generator draws frontal, outstretched bodies
 motion_weight = 3.0       # match the real dances' per-joint speed, size of moves and root speed (log ratio squared):
                           # the critic alone lets the walk settle for small moves
+acceleration_weight = 3.0  # match the real dances' per-joint and root change of step from frame to frame (log ratio
+                          # squared): without it the walk's per-frame noise makes the dance jolt (jerk 2.3x real)
+variation_weight = 1.0    # match how much the real dances' liveliness (log step, size of moves, root speed of a
+                          # window) varies from window to window: matching only its mean let every window be alike
 beat_weight = 4.0         # slow down on the music's beats, move between them (models.gan.beat_speed_score)
+beat_root = False         # the beat term also sees the root's travel: it then stops the whole dancer on every beat
+                          # (a metronomic pulse), where ballroom dancers keep travelling through the beats
 diversity_weight = 1.0    # reward for two dances to the same music differing (mode seeking; the data has one dance
 diversity_cap = 0.1       # per song, so nothing else asks for it), up to this mean joint distance (torso lengths)
 root_smooth_s = 0.2       # the real root tracks are smoothed over this (Gaussian full width at half maximum, s)
@@ -89,9 +97,9 @@ settings = configure(globals())
 # networks, losses, optimisers) must be the one the checkpoint was trained with.
 RESUMABLE_CHANGES = ('max_steps', 'sample_every', 'sample_seconds', 'ckpt_every', 'log_every', 'resume', 'device',
                      'cpu_threads')
-LOSS_KEYS = ('loss_d', 'loss_g', 'real_vs_fake', 'real_vs_mismatch', 'style_loss', 'move_size', 'root_speed',
-             'beat_speed')
-STEP, SIZE = 0, 1  # rows of models.gan.motion_statistics: mean frame-to-frame step, size of moves
+LOSS_KEYS = ('loss_d', 'loss_g', 'real_vs_fake', 'real_vs_mismatch', 'style_loss', 'motion_style_loss',
+             'fake_style_loss', 'move_size', 'move_change', 'root_speed', 'beat_speed')
+STEP, SIZE, CHANGE = 0, 1, 2  # rows of models.gan.motion_statistics: mean step, size of moves, change of step
 
 # ---- processes and device ----------------------------------------------------------------------------------------
 device, rank, world = start_processes(device, cpu_threads)
@@ -192,10 +200,19 @@ critic_args = {'hidden': critic_hidden, 'music_hidden': music_hidden, 'n_styles'
 seq_g = SeqGenerator(**seq_g_args).to(device)
 critic = SeqCritic(**critic_args).to(device)
 classifier = StyleClassifier(n_styles).to(device) if style_on else None
+motion_classifier = MotionStyleClassifier(n_styles).to(device) if style_on else None
 betas = (beta1, beta2)
 opt_g = torch.optim.Adam(seq_g.parameters(), lr=learning_rate, betas=betas)
 opt_d = torch.optim.Adam(critic.parameters(), lr=critic_learning_rate, betas=betas)
 opt_c = torch.optim.Adam(classifier.parameters(), lr=1e-3) if style_on else None
+opt_m = torch.optim.Adam(motion_classifier.parameters(), lr=1e-3) if style_on else None
+
+
+def window_levels(poses, root_velocity):
+    """Liveliness of each window (B, T, 15, 2) travelling at (B, T, 2): (B, 3) log step, log size of moves
+    (models.gan.motion_levels) and log root speed (torso lengths per frame, floored at 1e-3)."""
+    root_speed = root_velocity.norm(dim=-1).mean(1).clamp_min(1e-3).log()
+    return torch.cat([motion_levels(poses), root_speed[:, None]], 1)
 
 
 def whole_windows(tensors):
@@ -205,9 +222,13 @@ def whole_windows(tensors):
 
 real_windows, real_root_windows = whole_windows(dance_t), whole_windows(root_t)
 critic.set_motion_stats(real_windows, real_root_windows)
+if style_on:
+    motion_classifier.set_motion_stats(real_windows, real_root_windows)
 real_motion = motion_statistics(real_windows)
 real_root_speed = real_root_windows.norm(dim=-1).mean()
-real_beat_speed = beat_speed_score(real_windows + real_root_windows.cumsum(1)[:, :, None],
+real_root_change = (real_root_windows[:, 1:] - real_root_windows[:, :-1]).norm(dim=-1).mean()
+real_level_spread = window_levels(real_windows, real_root_windows).std(0)
+real_beat_speed = beat_speed_score(real_windows + beat_root * real_root_windows.cumsum(1)[:, :, None],
                                    whole_windows(beat_cos_t), beat_sigma_frames).mean()
 moving_joints = torch.arange(NUM_JOINTS, device=device) != MIDHIP  # MidHip is the fixed origin
 if master:
@@ -239,12 +260,15 @@ if resume and os.path.isfile(ckpt_path):
     if style_on:
         classifier.load_state_dict(ckpt['classifier'])
         opt_c.load_state_dict(ckpt['opt_c'])
+        motion_classifier.load_state_dict(ckpt['motion_classifier'])
+        opt_m.load_state_dict(ckpt['opt_m'])
     step, history = ckpt['step'], ckpt['history']
     if master:
         print(f"resuming {ckpt_path} at step {step}")
 seq_g_ddp = DDP(seq_g) if ddp else seq_g
 critic_ddp = DDP(critic) if ddp else critic
 classifier_ddp = DDP(classifier) if ddp and style_on else classifier
+motion_classifier_ddp = DDP(motion_classifier) if ddp and style_on else motion_classifier
 floor = placement(pixel_dances)
 
 
@@ -255,6 +279,8 @@ def checkpoint():
             'seq_g_args': seq_g_args, 'seq_g': seq_g.state_dict(), 'critic_args': critic_args,
             'critic': critic.state_dict(), 'classifier': classifier.state_dict() if style_on else None,
             'opt_g': opt_g.state_dict(), 'opt_d': opt_d.state_dict(), 'opt_c': opt_c.state_dict() if style_on else None,
+            'motion_classifier': motion_classifier.state_dict() if style_on else None,
+            'opt_m': opt_m.state_dict() if style_on else None,
             'music_mean': music_mean, 'music_std': music_std, 'history': history, 'placement': floor}
 
 
@@ -356,7 +382,16 @@ while step < max_steps:
                              f"--critic_learning_rate")
         critic_record = {'loss_d': loss_d.item(), 'real_vs_fake': (s_real.mean() - s_fake.mean()).item(),
                          'real_vs_mismatch': (s_real.mean() - s_wrong.mean()).item()}
+        if style_on and motion_style_weight:
+            loss_m = F.cross_entropy(motion_classifier_ddp(windows(real), windows(real_root)),
+                                     style.repeat_interleave(rollout))
+            opt_m.zero_grad(set_to_none=True)
+            loss_m.backward()
+            opt_m.step()
+            critic_record['motion_style_loss'] = loss_m.item()
     critic.requires_grad_(False)
+    if style_on:
+        motion_classifier.requires_grad_(False)
     # The generator's own batch: each music window twice, from the same start but with different noise and dance
     # codes. The diversity term pushes the two dances apart, which only the noise and the codes can do.
     _, _, music, music_beat_cos, style, _ = draw_windows(rng, half)
@@ -374,21 +409,36 @@ while step < max_steps:
         loss_g = loss_g + latent_weight * (flat.mean(0).pow(2).sum()
                                            + (second_moment - torch.eye(z_dim, device=device)).pow(2).sum()) / z_dim
     # Window by window: one lively window (the walk leaving its random start) must not excuse still ones after it.
-    # motion_ratio: (rollout, 2, 15) log(generated / real) of motion_statistics' rows STEP and SIZE per joint.
+    # motion_ratio: (rollout, 3, 15) log(generated / real) of motion_statistics' rows STEP, SIZE, CHANGE per joint.
     motion_ratio = torch.stack([motion_statistics(w).clamp_min(1e-3).log() - real_motion.clamp_min(1e-3).log()
                                 for w in per_window(fake)])
     root_ratio = torch.stack([w.norm(dim=-1).mean().clamp_min(1e-5).log() - real_root_speed.clamp_min(1e-5).log()
                               for w in per_window(fake_root)])
     if motion_weight:
-        loss_g = loss_g + motion_weight * (motion_ratio.pow(2).mean() + root_ratio.pow(2).mean())
-    whole_motion = fake + torch.cat([w.cumsum(1) for w in per_window(fake_root)], 1)[:, :, None]
-    beat_speed = beat_speed_score(windows(whole_motion), windows(music_beat_cos), beat_sigma_frames).mean()
+        loss_g = loss_g + motion_weight * (motion_ratio[:, [STEP, SIZE]].pow(2).mean() + root_ratio.pow(2).mean())
+    if acceleration_weight:
+        root_change = (fake_root[:, 1:] - fake_root[:, :-1]).norm(dim=-1).mean().clamp_min(1e-6).log()
+        loss_g = loss_g + acceleration_weight * (motion_ratio[:, CHANGE].pow(2).mean()
+                                                 + (root_change - real_root_change.clamp_min(1e-6).log()).pow(2))
+    if variation_weight:
+        level_spread = window_levels(windows(fake), windows(fake_root)).std(0)
+        loss_g = loss_g + variation_weight * (level_spread - real_level_spread).pow(2).sum()
+    if style_on and motion_style_weight:
+        fake_style = F.cross_entropy(motion_classifier(windows(fake), windows(fake_root)),
+                                     style.repeat_interleave(rollout))
+        loss_g = loss_g + motion_style_weight * fake_style
+    beat_motion = fake
+    if beat_root:
+        beat_motion = fake + torch.cat([w.cumsum(1) for w in per_window(fake_root)], 1)[:, :, None]
+    beat_speed = beat_speed_score(windows(beat_motion), windows(music_beat_cos), beat_sigma_frames).mean()
     if beat_weight:
         loss_g = loss_g + beat_weight * beat_speed
     opt_g.zero_grad(set_to_none=True)
     loss_g.backward()
     opt_g.step()
     critic.requires_grad_(True)
+    if style_on:
+        motion_classifier.requires_grad_(True)
     if style_on:
         logits = classifier_ddp(music)
         loss_c = F.cross_entropy(logits, style)
@@ -405,10 +455,13 @@ while step < max_steps:
                   # generated / real size of moves in the last window of the rollout (the farthest from the random
                   # start), mean over the moving joints (1: as much as the dancers)
                   'move_size': motion_ratio[-1, SIZE].exp()[moving_joints].mean().item(),
+                  'move_change': motion_ratio[-1, CHANGE].exp()[moving_joints].mean().item(),
                   'root_speed': root_ratio[-1].exp().item(), 'beat_speed': beat_speed.item()}
         if style_on:
             record['style_loss'] = loss_c.item()
             record['style_accuracy'] = (logits.argmax(1) == style).float().mean().item()
+            if motion_style_weight:
+                record['fake_style_loss'] = fake_style.item()
         history.append(record)
         bar.set_postfix(d=f"{record.get('loss_d', float('nan')):.3f}", g=f"{record['loss_g']:.3f}",
                              size=f"{record['move_size']:.2f}", beat=f"{record['beat_speed']:.2f}",
