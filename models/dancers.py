@@ -286,8 +286,10 @@ class RandomMoves:
 class GanDancer:
     """The two-stage GAN (train_pose.py, then train_seq.py's checkpoint in out/<dataset>/gan_seq/): a music-driven
     walk through the pose GAN's latent space, window by window, in `style` (or one its classifier picks), travelling
-    with the root velocity the sequence generator emits, folded into the training dancers' floor."""
-    OPTIONS = dict(style='')
+    with the root velocity the sequence generator emits, folded into the training dancers' floor. The poses and the
+    root's path are smoothed in time over `smooth_s` seconds (full width at half maximum): the walk takes a step per
+    frame with fresh noise, and its frame-to-frame jitter doubled the real dances' jerk."""
+    OPTIONS = dict(style='', smooth_s=0.1)
 
     def __init__(self, dataset, name='gan', device='auto', options=None):
         from models.gan import load_models
@@ -306,9 +308,10 @@ class GanDancer:
             raise InputError(f"unknown style {style!r} for {path} (known: {', '.join(self.ckpt['styles'])})")
         self.fps = float(self.ckpt['fps'])
         self.placement = self.ckpt['placement']
-        self.made_by = f"{path}, style {style or 'picked from the music'}"
+        self.made_by = f"{path}, style {style or 'picked from the music'}, smooth_s={self.options['smooth_s']}"
 
     def generate(self, music, n_frames, seed=0):
+        from l2d.metrics import smooth_in_time
         from models.gan import generate_dance
         # A music file a few frames shorter than its pose file: the dancer holds the last pose, where it stands.
         n_music = min(n_frames, len(music['beats']))
@@ -316,6 +319,9 @@ class GanDancer:
             raise InputError("no music frames")
         normed, root_tl = generate_dance(self.ckpt, music, n_music, seed, self.options['style'] or None, self.device,
                                          self.models)
+        if self.options['smooth_s']:
+            normed = smooth_in_time(normed, self.fps, self.options['smooth_s']).astype(np.float32)
+            root_tl = smooth_in_time(root_tl, self.fps, self.options['smooth_s']).astype(np.float32)
         normed = np.concatenate([normed, np.repeat(normed[-1:], n_frames - n_music, 0)])
         root_tl = np.concatenate([root_tl, np.repeat(root_tl[-1:], n_frames - n_music, 0)])
         return dict(poses=place(normed, root_tl, self.placement), normed=normed, root_tl=root_tl)
