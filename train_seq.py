@@ -38,8 +38,9 @@ from l2d.plots import save_loss_plot
 from l2d.processes import start_processes
 from l2d.progress import progress
 from l2d.skeleton import MIDHIP, NUM_JOINTS, mirror
-from models.gan import (MotionStyleClassifier, PoseGenerator, SeqCritic, SeqGenerator, StyleClassifier, beat_phase, beat_speed_score,
-                        generate_dance, motion_levels, motion_statistics, music_inputs, sample_latents)
+from models.gan import (MotionStyleClassifier, PoseGenerator, SeqCritic, SeqGenerator, StyleClassifier, beat_phase,
+                        beat_speed_score, generate_dance, motion_levels, motion_statistics, music_inputs,
+                        sample_latents)
 
 dataset = 'demo'
 pose_ckpt = ''            # the pose GAN's checkpoint ('' = out/<dataset>/gan_pose/ckpt.pt)
