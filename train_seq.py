@@ -8,11 +8,14 @@ travel, trained against the real dances' MidHip tracks smoothed over `root_smoot
 loss) judges (dance, root velocity, music) triples: real dances with their own music against generated dances and
 against real dances paired with the wrong music (another song, or the same song shifted off the beat), so a dance
 that moves well but ignores the music loses. The generator dances `rollout` windows in a row from a random start,
-and three losses beside the critic's keep it dancing for a whole song and on the beat of any song: each window's
-per-joint speed, size of moves and root speed match the real dances'; the latents it visits stay spread over the
-pose GAN's inputs; and the dance slows down on the music's beats and moves between them (models.gan.beat_speed_score,
-after Bailando's beat reward), which ties the moves to the beat phase that every song's features carry, not to the
-training songs' sound. With styles, a music -> style classifier trains alongside, to pick a style for a new song.
+and losses beside the critic's keep it dancing for a whole song and on the beat of any song: each window's per-joint
+speed, size of moves, change of step and root speed match the real dances', and so does how much these vary from
+window to window; the latents it visits stay spread over the pose GAN's inputs; and the body slows down on the
+music's beats and moves between them (models.gan.beat_speed_score, after Bailando's beat reward; the root's travel
+is left out, so the dancer does not halt on every beat), which ties the moves to the beat phase that every song's
+features carry, not to the training songs' sound. With styles, a music -> style classifier trains alongside, to pick
+a style for a new song, and a motion -> style classifier trained on the real dances tells the generator when its
+dance does not look like the style asked for (AC-GAN).
 
 Writes out/<dataset>/gan_seq/: ckpt.pt (everything generate_dance needs, the placement on the training dancers'
 floor (l2d.norm.placement), optimisers and settings; training resumes from it, with the same settings except those
