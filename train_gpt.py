@@ -76,6 +76,7 @@ vq = torch.load(vqvae_path, map_location=device, weights_only=False)
 vqvae = MotionVQVAE(**vq['model_args']).to(device).eval()
 vqvae.load_state_dict(vq['model'])
 frames_per_token, fps, n_codes = vqvae.frames_per_token, float(vq['fps']), vqvae.args['n_codes']
+n_books = vqvae.args.get('n_books', 1)
 meta = load_meta(dataset)['clips']
 labels = {clip: meta[clip].get('label') for clip in split_clips(dataset, 'train')}
 styles = sorted({v for v in labels.values() if v}) if all(labels.values()) else []
@@ -125,7 +126,7 @@ if master:
 # ---- model, optimiser, checkpoint -------------------------------------------------------------------------------
 torch.manual_seed(seed)
 model_args = dict(n_codes=n_codes, n_music=train_music.shape[1], n_styles=len(styles), block_size=block_size,
-                  n_layer=n_layer, n_head=n_head, n_embd=n_embd, dropout=dropout)
+                  n_layer=n_layer, n_head=n_head, n_embd=n_embd, dropout=dropout, n_books=n_books)
 model = MusicGPT(**model_args).to(device)
 decay = [p for p in model.parameters() if p.dim() >= 2]
 no_decay = [p for p in model.parameters() if p.dim() < 2]
@@ -149,14 +150,14 @@ if master:
 
 
 def window(d, start, hide_style=False):
-    """(previous tokens (L,), music (L, F), targets (L,) with -100 past the dance's end, style) of the block_size
-    tokens of dance d from `start`."""
+    """(previous tokens (L, n_books), music (L, F), targets (L, n_books) with -100 past the dance's end, style) of
+    the block_size tokens of dance d from `start`."""
     tokens, n = d['tokens'], min(block_size, len(d['tokens']) - start)
-    first = tokens[start - 1:start] if start > 0 else torch.tensor([n_codes])
+    first = tokens[start - 1:start] if start > 0 else torch.full((1, n_books), n_codes)
     previous = torch.cat([first, tokens[start:start + n - 1]])
     pad = block_size - n
-    return (F.pad(previous, (0, pad), value=n_codes), F.pad(d['music'][start:start + n], (0, 0, 0, pad)),
-            F.pad(tokens[start:start + n], (0, pad), value=-100), len(styles) if hide_style else d['style'])
+    return (F.pad(previous, (0, 0, 0, pad), value=n_codes), F.pad(d['music'][start:start + n], (0, 0, 0, pad)),
+            F.pad(tokens[start:start + n], (0, 0, 0, pad), value=-100), len(styles) if hide_style else d['style'])
 
 
 def batch(rng):
@@ -178,7 +179,8 @@ def test_scores():
     for d in dances['test']:
         for start in range(0, len(d['tokens']), block_size):
             previous, music, targets, style = window(d, start)
-            logits = model(previous[None].to(device), music[None].to(device), torch.tensor([style]).to(device))[0]
+            logits = model(previous[None].to(device), music[None].to(device), torch.tensor([style]).to(device),
+                           targets.clamp(min=0)[None].to(device))[0]
             mask = targets >= 0
             targets = targets.to(device)[mask]
             loss += F.cross_entropy(logits[mask], targets, reduction='sum').item()
@@ -212,7 +214,7 @@ while step < max_steps:
     for group in optimizer.param_groups:
         group['lr'] = learning_rate * min(1.0, (step + 1) / warmup_steps)
     previous, music, targets, style = batch(rng)
-    logits = trainer(previous, music, style)
+    logits = trainer(previous, music, style, targets.clamp(min=0))
     loss = F.cross_entropy(logits.reshape(-1, n_codes), targets.reshape(-1), ignore_index=-100)
     optimizer.zero_grad(set_to_none=True)
     loss.backward()

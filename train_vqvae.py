@@ -10,7 +10,12 @@ with 0.044 torso lengths of joint error, with 8-frame tokens 0.031, and the tran
 write). Loss: mean squared error of the standardised frames, plus `velocity_weight` times that of their
 frame-to-frame differences (the motion itself, of which beats and jerk are made), plus `commitment_weight` times
 the encoder's distance to its code. The codebook follows its vectors by EMA and dead codes are re-seeded from the
-batch. `mirror_dances` adds every dance mirrored left-right (twice the motion, and no side preferred).
+batch. With `n_books` > 1 a token is a product code, one code from each of n_books codebooks (n_codes ** n_books
+tokens rather than n_codes; on 6 held-out Dance with Melody training dances, 1200 steps: joint error 0.133 torso
+lengths with one book of 256, 0.118 with two). The learning rate decays
+along a cosine to `lr_floor` times itself over `lr_decay_steps` (0: constant) and stays there (on 6 Dance with
+Melody training dances held out, 1200 steps: joint error 0.140 torso lengths constant, 0.133 decayed). `mirror_dances` adds every dance mirrored left-right (twice the motion, and no side
+preferred).
 
 At the end it reports, on the held-out TEST dances (meta.json split 'test') and on the training dances: the
 reconstruction error per joint in torso lengths and in pixels (the dance's own torso length), the (smoothed) root
@@ -42,12 +47,15 @@ from models.tokens import (MotionVQVAE, dance_frames, dance_tokens, mirror_featu
 dataset = 'demo'
 downsample = 3            # stride-2 stages: a token stands for 2**downsample frames
 n_codes = 256             # codebook size
+n_books = 1               # codebooks per token (a product code: n_codes ** n_books tokens, n_books codes to write)
 code_dim = 64             # size of a code vector
 hidden = 64               # channels of the convolutions
 window_frames = 64        # frames of a training window (a multiple of 2**downsample)
 batch_size = 32           # windows per step, split over torchrun processes
 max_steps = 400
 learning_rate = 1e-3
+lr_decay_steps = 400      # the learning rate decays along a cosine to lr_floor times itself over these steps
+lr_floor = 0.05
 velocity_weight = 1.0     # weight of the frame-to-frame difference loss
 commitment_weight = 0.02  # weight of the encoder's pull towards its code
 ema_decay = 0.99          # codebook EMA decay
@@ -122,7 +130,7 @@ if master:
 # ---- model, optimiser, checkpoint -------------------------------------------------------------------------------
 torch.manual_seed(seed)
 model_args = dict(hidden=hidden, code_dim=code_dim, n_codes=n_codes, downsample=downsample, decay=ema_decay,
-                  dead_below=dead_below)
+                  dead_below=dead_below, n_books=n_books)
 model = MotionVQVAE(**model_args).to(device)
 optimizer = torch.optim.Adam(model.parameters(), lr=learning_rate)
 step, history, seconds = 0, [], 0.0
@@ -157,6 +165,12 @@ def batch(rng):
     return torch.stack([standard[i][s:s + window_frames] for i, s in zip(picks, starts)]).to(device)
 
 
+def book_perplexity(codes):
+    """Mean over the codebooks of the perplexity of codes (..., n_books)."""
+    codes = codes.reshape(-1, n_books)
+    return float(np.mean([perplexity(codes[:, b], n_codes) for b in range(n_books)]))
+
+
 # ---- training ---------------------------------------------------------------------------------------------------
 model.train()
 bar = progress(total=max_steps, initial=step, disable=not master, desc='VQ-VAE')
@@ -165,6 +179,9 @@ while step < max_steps:
     # Windows and re-seeds come from (seed, step, rank): a resumed run repeats the uninterrupted one.
     rng = np.random.default_rng([seed, step, rank])
     torch.manual_seed(seed * 1_000_003 + step)
+    decayed_share = min(step / lr_decay_steps, 1.0) if lr_decay_steps else 0.0
+    for group in optimizer.param_groups:
+        group['lr'] = learning_rate * (lr_floor + (1 - lr_floor) * 0.5 * (1 + np.cos(np.pi * decayed_share)))
     x = batch(rng)
     reconstruction, codes, commitment = trainer(x)
     loss_frames = F.mse_loss(reconstruction, x)
@@ -179,7 +196,7 @@ while step < max_steps:
     bar.update()
     if master and (step % log_every == 0 or step == max_steps):
         record = dict(step=step, loss=loss.item(), frames=loss_frames.item(), velocity=loss_velocity.item(),
-                      commitment=commitment.item(), batch_perplexity=perplexity(codes.cpu().numpy(), n_codes),
+                      commitment=commitment.item(), batch_perplexity=book_perplexity(codes.cpu().numpy()),
                       dead_codes=int((model.quantiser.count < dead_below).sum()))
         history.append(record)
         bar.set_postfix(frames=f"{record['frames']:.4f}", ppl=f"{record['batch_perplexity']:.0f}")
@@ -211,14 +228,15 @@ def reconstruction_report(split):
     if not tokens:
         return None, None
     tokens = np.concatenate(tokens)
-    used = np.unique(tokens)
+    used = sum(len(np.unique(tokens[:, b])) for b in range(n_books))
     return dict(dances=len(joint_tl), joint_error_tl=float(np.mean(joint_tl)), joint_error_px=float(np.mean(joint_px)),
-                root_velocity_error_tl_s=float(np.mean(root_tl_s)), perplexity=perplexity(tokens, n_codes),
-                codes_used=int(len(used)), dead_codes=int(n_codes - len(used)), tokens=int(len(tokens))), tokens
+                root_velocity_error_tl_s=float(np.mean(root_tl_s)), perplexity=book_perplexity(tokens),
+                perplexity_per_book=[perplexity(tokens[:, b], n_codes) for b in range(n_books)],
+                codes_used=int(used), dead_codes=int(n_books * n_codes - used), tokens=int(len(tokens))), tokens
 
 
 def save_codes_picture(path, codes):
-    """What each of `codes` decodes to: the code repeated three times, its middle token's frames drawn over each
+    """What each of `codes` (tokens of n_books codes) decodes to: the token repeated three times, its middle token's frames drawn over each
     other from pale to dark, each frame shifted by the root's travel."""
     import matplotlib
     matplotlib.use('Agg')
@@ -236,7 +254,7 @@ def save_codes_picture(path, codes):
             alpha = 0.25 + 0.75 * (k - frames_per_token + 1) / frames_per_token
             for (a, b), side in zip(BONES, BONE_SIDES):
                 ax.plot(pose[[a, b], 0], pose[[a, b], 1], color=colours[side], lw=1.2, alpha=alpha)
-        ax.set_title(f"code {code}", fontsize=7)
+        ax.set_title(f"code {'-'.join(str(c) for c in code)}", fontsize=7)
     for ax in axes.flat:
         ax.set_xlim(-1.6, 1.6)
         ax.set_ylim(2.2, -1.8)  # image coordinates: y down
@@ -257,13 +275,14 @@ if master:
                   fps=fps, test=test, train=training)
     save_checkpoint(report)
     save_json(os.path.join(out, 'report.json'), report)
-    most_used = np.argsort(-np.bincount(train_tokens, minlength=n_codes))[:picture_codes]
-    save_codes_picture(os.path.join(out, 'codes.png'), most_used.tolist())
+    kinds, counts = np.unique(train_tokens, axis=0, return_counts=True)
+    save_codes_picture(os.path.join(out, 'codes.png'), kinds[np.argsort(-counts)[:picture_codes]].tolist())
     for split, r in (('test', test), ('train', training)):
         if r:
             print(f"{split} ({r['dances']} dances): joint error {r['joint_error_tl']:.4f} torso lengths = "
                   f"{r['joint_error_px']:.2f} px, root velocity error {r['root_velocity_error_tl_s']:.4f} "
-                  f"torso lengths/s, perplexity {r['perplexity']:.1f} of {n_codes} codes, "
+                  f"torso lengths/s, perplexity {'/'.join(f'{p:.1f}' for p in r['perplexity_per_book'])} of "
+                  f"{n_codes} codes, "
                   f"{r['dead_codes']} unused")
     print(f"trained {step} steps in {seconds:.1f} s ({time.process_time():.1f} s of CPU in this run); wrote {out}")
 if ddp:

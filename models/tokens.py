@@ -190,63 +190,80 @@ class ResBlock(nn.Module):
 class EMAQuantizer(nn.Module):
     """Nearest-code quantiser whose codebook follows the mean of the vectors assigned to each code (exponential
     moving average, decay `decay`); a code that no vector chose for a while (EMA count below `dead_below` per
-    batch) is re-seeded with a vector of the current batch, so that no code stays dead. Under torch.distributed
-    the counts and sums are all-reduced and re-seeded codes come from rank 0, so every process keeps one codebook."""
+    batch) is re-seeded with a vector of the current batch, so that no code stays dead. With n_books > 1 it is a
+    product quantiser: a vector of n_books * dim numbers is cut into n_books pieces, each quantised by its own
+    codebook of n_codes (stored one after another), so a vector has n_codes ** n_books possible codes. Under
+    torch.distributed the counts and sums are all-reduced and re-seeded codes come from rank 0, so every process
+    keeps one codebook."""
 
-    def __init__(self, n_codes, dim, decay=0.99, dead_below=0.1):
+    def __init__(self, n_codes, dim, decay=0.99, dead_below=0.1, n_books=1):
         super().__init__()
-        self.n_codes, self.dim, self.decay, self.dead_below = n_codes, dim, decay, dead_below
-        self.register_buffer('codebook', torch.zeros(n_codes, dim))
-        self.register_buffer('count', torch.zeros(n_codes))
-        self.register_buffer('total', torch.zeros(n_codes, dim))
+        self.n_codes, self.dim, self.decay, self.dead_below, self.n_books = n_codes, dim, decay, dead_below, n_books
+        self.register_buffer('codebook', torch.zeros(n_books * n_codes, dim))
+        self.register_buffer('count', torch.zeros(n_books * n_codes))
+        self.register_buffer('total', torch.zeros(n_books * n_codes, dim))
         self.register_buffer('initialised', torch.zeros((), dtype=torch.bool))
 
     def nearest(self, z):
-        """Index of the nearest code for each row of z (M, dim) -> (M,) long."""
-        distance = (z.pow(2).sum(1, keepdim=True) - 2 * z @ self.codebook.t() + self.codebook.pow(2).sum(1)[None])
-        return distance.argmin(1)
+        """Index of the nearest code of each book for each row of z (M, n_books * dim) -> (M, n_books) long."""
+        pieces, books = z.view(len(z), self.n_books, self.dim), self.codebook.view(self.n_books, self.n_codes, -1)
+        distance = (pieces.pow(2).sum(-1, keepdim=True) - 2 * torch.einsum('mbd,bkd->mbk', pieces, books)
+                    + books.pow(2).sum(-1)[None])
+        return distance.argmin(-1)
+
+    def lookup(self, codes):
+        """Code vectors of codes (..., n_books) -> (..., n_books * dim)."""
+        offsets = torch.arange(self.n_books, device=codes.device) * self.n_codes
+        return self.codebook[codes + offsets].flatten(-2)
+
+    def fresh_vectors(self, pieces):
+        """A random piece of the batch's vectors (M, n_books, dim) for every code, from the code's own book."""
+        rows = torch.randint(len(pieces), (self.n_books * self.n_codes,), device=pieces.device)
+        fresh = pieces[rows, torch.arange(self.n_books * self.n_codes, device=pieces.device) // self.n_codes]
+        if torch.distributed.is_available() and torch.distributed.is_initialized():
+            torch.distributed.broadcast(fresh, 0)
+        return fresh
 
     @torch.no_grad()
     def update(self, z, codes):
-        """One EMA step from a batch's vectors z (M, dim) and their codes (M,); re-seeds dead codes."""
-        distributed = torch.distributed.is_available() and torch.distributed.is_initialized()
+        """One EMA step from a batch's vectors z (M, n_books * dim) and their codes (M, n_books); re-seeds dead
+        codes."""
+        pieces = z.view(len(z), self.n_books, self.dim)
         if not self.initialised:
-            seed = z[torch.randint(len(z), (self.n_codes,), device=z.device)]
-            if distributed:
-                torch.distributed.broadcast(seed, 0)
             # Counts start at the threshold: a code nobody picks in the first steps is re-seeded at once.
+            seed = self.fresh_vectors(pieces)
             self.codebook.copy_(seed)
             self.total.copy_(seed * self.dead_below)
             self.count.fill_(self.dead_below)
             self.initialised.fill_(True)
             return
-        one_hot = F.one_hot(codes, self.n_codes).type(z.dtype)
-        count, total = one_hot.sum(0), one_hot.t() @ z
-        if distributed:
+        flat = (codes + torch.arange(self.n_books, device=z.device) * self.n_codes).reshape(-1)
+        one_hot = F.one_hot(flat, self.n_books * self.n_codes).type(z.dtype)
+        count, total = one_hot.sum(0), one_hot.t() @ pieces.reshape(-1, self.dim)
+        if torch.distributed.is_available() and torch.distributed.is_initialized():
             torch.distributed.all_reduce(count)
             torch.distributed.all_reduce(total)
         self.count.mul_(self.decay).add_(count, alpha=1 - self.decay)
         self.total.mul_(self.decay).add_(total, alpha=1 - self.decay)
-        n = self.count.sum()
-        smoothed = (self.count + 1e-5) / (n + self.n_codes * 1e-5) * n  # Laplace smoothing: no division by 0
-        self.codebook.copy_(self.total / smoothed[:, None])
+        n = self.count.view(self.n_books, -1).sum(1, keepdim=True)
+        smoothed = (self.count.view(self.n_books, -1) + 1e-5) / (n + self.n_codes * 1e-5) * n  # no division by 0
+        self.codebook.copy_(self.total / smoothed.reshape(-1, 1))
         dead = self.count < self.dead_below
         if dead.any():
-            fresh = z[torch.randint(len(z), (self.n_codes,), device=z.device)]
-            if distributed:
-                torch.distributed.broadcast(fresh, 0)
+            fresh = self.fresh_vectors(pieces)
             self.codebook[dead] = fresh[dead]
             self.total[dead] = fresh[dead] * self.dead_below
             self.count[dead] = self.dead_below
 
     def forward(self, z):
-        """z (M, dim) -> (quantised z with a straight-through gradient (M, dim), codes (M,), commitment loss)."""
+        """z (M, n_books * dim) -> (quantised z with a straight-through gradient (M, n_books * dim), codes
+        (M, n_books), commitment loss)."""
         if self.training and not self.initialised:
             self.update(z.detach(), None)
         codes = self.nearest(z.detach())
         if self.training:
             self.update(z.detach(), codes)
-        quantised = self.codebook[codes]
+        quantised = self.lookup(codes)
         commitment = F.mse_loss(z, quantised)
         return z + (quantised - z).detach(), codes, commitment
 
@@ -256,44 +273,47 @@ class MotionVQVAE(nn.Module):
 
     Each of `downsample` stride-2 stages halves the time axis, so a token stands for 2**downsample frames; residual
     blocks with dilations 1 and 3 widen what a token sees to a few tokens around it. The decoder mirrors the encoder
-    with nearest-neighbour upsampling. Arguments are kept in ``self.args`` so that a checkpoint can rebuild it."""
+    with nearest-neighbour upsampling. A token is n_books codes, one from each of n_books codebooks (a product
+    code: EMAQuantizer). Arguments are kept in ``self.args`` so that a checkpoint can rebuild it."""
 
     def __init__(self, channels=MOTION_CHANNELS, hidden=128, code_dim=64, n_codes=256, downsample=2, decay=0.99,
-                 dead_below=0.1):
+                 dead_below=0.1, n_books=1):
         super().__init__()
         self.args = dict(channels=channels, hidden=hidden, code_dim=code_dim, n_codes=n_codes,
-                         downsample=downsample, decay=decay, dead_below=dead_below)
+                         downsample=downsample, decay=decay, dead_below=dead_below, n_books=n_books)
         self.frames_per_token = 2 ** downsample
         encoder = [nn.Conv1d(channels, hidden, 3, padding=1)]
         for _ in range(downsample):
             encoder += [nn.Conv1d(hidden, hidden, 4, stride=2, padding=1), ResBlock(hidden, 1), ResBlock(hidden, 3)]
-        self.encoder = nn.Sequential(*encoder, nn.ReLU(), nn.Conv1d(hidden, code_dim, 3, padding=1))
-        decoder = [nn.Conv1d(code_dim, hidden, 3, padding=1)]
+        self.encoder = nn.Sequential(*encoder, nn.ReLU(), nn.Conv1d(hidden, n_books * code_dim, 3, padding=1))
+        decoder = [nn.Conv1d(n_books * code_dim, hidden, 3, padding=1)]
         for _ in range(downsample):
             decoder += [ResBlock(hidden, 3), ResBlock(hidden, 1), nn.Upsample(scale_factor=2, mode='nearest'),
                         nn.Conv1d(hidden, hidden, 3, padding=1)]
         self.decoder = nn.Sequential(*decoder, nn.ReLU(), nn.Conv1d(hidden, channels, 3, padding=1))
-        self.quantiser = EMAQuantizer(n_codes, code_dim, decay, dead_below)
+        self.quantiser = EMAQuantizer(n_codes, code_dim, decay, dead_below, n_books)
 
     def encode(self, x):
-        """Motion frames (B, T, channels) -> token vectors before quantising (B, T / frames_per_token, code_dim)."""
+        """Motion frames (B, T, channels) -> token vectors before quantising (B, T / frames_per_token,
+        n_books * code_dim)."""
         return self.encoder(x.transpose(1, 2)).transpose(1, 2)
 
     def tokens(self, x):
-        """Motion frames (B, T, channels) -> codes (B, T / frames_per_token) long."""
+        """Motion frames (B, T, channels) -> codes (B, T / frames_per_token, n_books) long."""
         z = self.encode(x)
-        return self.quantiser.nearest(z.reshape(-1, z.shape[-1])).reshape(z.shape[:2])
+        return self.quantiser.nearest(z.reshape(-1, z.shape[-1])).reshape(*z.shape[:2], -1)
 
     def decode(self, codes):
-        """Codes (B, N) -> motion frames (B, N * frames_per_token, channels)."""
-        return self.decoder(self.quantiser.codebook[codes].transpose(1, 2)).transpose(1, 2)
+        """Codes (B, N, n_books) -> motion frames (B, N * frames_per_token, channels)."""
+        return self.decoder(self.quantiser.lookup(codes).transpose(1, 2)).transpose(1, 2)
 
     def forward(self, x):
-        """Motion frames (B, T, channels) -> (reconstruction (B, T, channels), codes (B, N), commitment loss)."""
+        """Motion frames (B, T, channels) -> (reconstruction (B, T, channels), codes (B, N, n_books), commitment
+        loss)."""
         z = self.encode(x)
         quantised, codes, commitment = self.quantiser(z.reshape(-1, z.shape[-1]))
         out = self.decoder(quantised.reshape(z.shape).transpose(1, 2)).transpose(1, 2)
-        return out, codes.reshape(z.shape[:2]), commitment
+        return out, codes.reshape(*z.shape[:2], -1), commitment
 
 
 # ---- the music transformer ----------------------------------------------------------------------------------------
@@ -322,32 +342,47 @@ class Block(nn.Module):
 class MusicGPT(nn.Module):
     """Next motion token from the tokens so far, the music of each token and the style.
 
-    Position i of a window reads the token before it (index n_codes is "start of the dance"), the music features of
-    token i (n_music numbers: `token_music` with its neighbours, standardised) and the style (index n_styles is
-    "unknown": the music alone says how to dance), and predicts token i. Positions are learned over block_size, so
-    a song longer than that is danced with a sliding window (`sample_tokens`)."""
+    Position i of a window reads the token before it (its n_books codes; code n_codes is "start of the dance"),
+    the music features of token i (n_music numbers: `token_music` with its neighbours, standardised) and the style
+    (index n_styles is "unknown": the music alone says how to dance), and predicts token i one codebook after
+    another: book b's logits also read the codes of books before b at position i (the true ones in training, the
+    drawn ones in generation), so that the codes of one token fit together. Positions are learned over block_size,
+    so a song longer than that is danced with a sliding window (`sample_tokens`)."""
 
-    def __init__(self, n_codes, n_music, n_styles=0, block_size=64, n_layer=4, n_head=4, n_embd=128, dropout=0.1):
+    def __init__(self, n_codes, n_music, n_styles=0, block_size=64, n_layer=4, n_head=4, n_embd=128, dropout=0.1,
+                 n_books=1):
         super().__init__()
         self.args = dict(n_codes=n_codes, n_music=n_music, n_styles=n_styles, block_size=block_size,
-                         n_layer=n_layer, n_head=n_head, n_embd=n_embd, dropout=dropout)
-        self.n_codes, self.n_styles, self.block_size = n_codes, n_styles, block_size
-        self.token = nn.Embedding(n_codes + 1, n_embd)
+                         n_layer=n_layer, n_head=n_head, n_embd=n_embd, dropout=dropout, n_books=n_books)
+        self.n_codes, self.n_styles, self.block_size, self.n_books = n_codes, n_styles, block_size, n_books
+        self.token = nn.Embedding(n_books * (n_codes + 1), n_embd)
         self.music = nn.Sequential(nn.Linear(n_music, n_embd), nn.GELU(), nn.Linear(n_embd, n_embd))
         self.style = nn.Embedding(n_styles + 1, n_embd)
         self.position = nn.Parameter(torch.zeros(block_size, n_embd))
         self.drop = nn.Dropout(dropout)
         self.blocks = nn.ModuleList(Block(n_embd, n_head, dropout) for _ in range(n_layer))
         self.ln = nn.LayerNorm(n_embd)
-        self.head = nn.Linear(n_embd, n_codes)
+        self.head = nn.Linear(n_embd, n_books * n_codes)
+        if n_books > 1:
+            self.within = nn.Embedding((n_books - 1) * n_codes, n_embd)
         nn.init.normal_(self.position, std=0.02)
 
-    def forward(self, previous, music, style):
-        """previous (B, L) tokens (n_codes = start), music (B, L, n_music), style (B,) -> logits (B, L, n_codes)."""
-        x = self.drop(self.token(previous) + self.condition(music, style) + self.position[:previous.shape[1]])
+    def forward(self, previous, music, style, current=None):
+        """previous (B, L, n_books) tokens (n_codes = start), music (B, L, n_music), style (B,), current (B, L,
+        n_books) the tokens to predict (teacher forcing; only read with n_books > 1) -> logits (B, L, n_books,
+        n_codes)."""
+        offsets = torch.arange(self.n_books, device=previous.device)
+        x = self.token(previous + offsets * (self.n_codes + 1)).sum(2)
+        x = self.drop(x + self.condition(music, style) + self.position[:previous.shape[1]])
         for block in self.blocks:
             x = block(x)
-        return self.head(self.ln(x))
+        hidden, logits = self.ln(x), []
+        for b in range(self.n_books):
+            if b:
+                hidden = hidden + self.within(current[..., b - 1] + (b - 1) * self.n_codes)
+            logits.append(F.linear(hidden, self.head.weight[b * self.n_codes:(b + 1) * self.n_codes],
+                                   self.head.bias[b * self.n_codes:(b + 1) * self.n_codes]))
+        return torch.stack(logits, 2)
 
     def condition(self, music, style):
         """What a position hears and which style it dances: music (B, L, n_music), style (B,) -> (B, L, n_embd).
@@ -374,15 +409,18 @@ def gpt_weights(model):
     return weights
 
 
-def positions_logits(weights, n_head, previous, condition, keys, values, used):
-    """MusicGPT's logits of new positions of a window in numpy (torch costs more per call than a small
-    position's arithmetic; evaluation mode, no dropout): weights of `gpt_weights`, previous (L,) tokens,
+def positions_hidden(weights, n_head, previous, condition, keys, values, used):
+    """MusicGPT's last hidden state (after its final layer norm, before the heads) of new positions of a window in
+    numpy (torch costs more per call than a small position's arithmetic; evaluation mode, no dropout): weights of
+    `gpt_weights`, previous (L, n_books) tokens,
     condition (L, n_embd) of `MusicGPT.condition`, keys and values (n_layer, n_head, block_size, n_embd / n_head)
     float32 buffers holding the window's first `used` positions, which this call extends with the L new ones
-    (causally masked among themselves). -> (L, n_codes) float32."""
+    (causally masked among themselves). -> (L, n_embd) float32."""
     from scipy.special import erf
-    t = len(previous)
-    x = weights['token.weight'][previous] + condition + weights['position'][used:used + t]
+    t, n_books = previous.shape
+    start = weights['token.weight'].shape[0] // n_books - 1
+    x = weights['token.weight'][previous + np.arange(n_books) * (start + 1)].sum(1) + condition \
+        + weights['position'][used:used + t]
     d = x.shape[1] // n_head
     causal = np.triu(np.full((t, used + t), -np.inf, np.float32), used + 1) if t > 1 else 0.0
     for layer, w in enumerate(weights['blocks']):
@@ -395,37 +433,43 @@ def positions_logits(weights, n_head, previous, condition, keys, values, used):
         x = x + y.transpose(1, 0, 2).reshape(t, -1) @ w['proj.weight'] + w['proj.bias']
         h = _layer_norm(x, w['ln2.weight'], w['ln2.bias']) @ w['mlp.0.weight'] + w['mlp.0.bias']
         x = x + (0.5 * h * (1 + erf(h / np.float32(math.sqrt(2))))) @ w['mlp.2.weight'] + w['mlp.2.bias']
-    return _layer_norm(x, weights['ln.weight'], weights['ln.bias']) @ weights['head.weight'] + weights['head.bias']
+    return _layer_norm(x, weights['ln.weight'], weights['ln.bias'])
 
 
 @torch.no_grad()
 def sample_tokens(model, music, style, temperature=1.0, top_k=0, seed=0):
     """A dance's tokens, one after another, for a whole song: music (N, n_music) standardised token features
     (torch, on the model's device), style an int (model.n_styles = unknown); top_k 0 samples from every code;
-    seed: the same seed gives the same dance. The positions run in numpy (`positions_logits`) with their keys and
+    seed: the same seed gives the same dance. The positions run in numpy (`positions_hidden`) with their keys and
     values cached, so each token costs one position; when the window is full it slides by half: the newest
     block_size // 2 positions are recomputed as a fresh window (training windows start anywhere, so a window that
     starts mid-dance is familiar). A token thus sees between block_size // 2 and block_size - 1 tokens before it.
-    -> (N,) int64 numpy tokens."""
+    -> (N, n_books) int64 numpy tokens."""
     n, block = len(music), model.block_size
     condition = model.condition(music[None], torch.tensor([style], device=music.device))[0].float().cpu().numpy()
     weights, n_head = gpt_weights(model), model.args['n_head']
     keys = np.zeros((len(model.blocks), n_head, block, model.args['n_embd'] // n_head), np.float32)
     values = np.zeros_like(keys)
-    previous = np.full(n + 1, model.n_codes, np.int64)
-    uniform = np.random.default_rng(seed).random(n)
+    k = model.n_codes
+    previous = np.full((n + 1, model.n_books), k, np.int64)
+    uniform = np.random.default_rng(seed).random((n, model.n_books))
     start, used = 0, 0
     for i in range(n):
         if i - start >= block:
             start, used = i + 1 - block // 2, 0
-        logits = positions_logits(weights, n_head, previous[start + used:i + 1], condition[start + used:i + 1], keys,
-                                  values, used)[-1].astype(np.float64) / max(temperature, 1e-6)
+        hidden = positions_hidden(weights, n_head, previous[start + used:i + 1], condition[start + used:i + 1],
+                                  keys, values, used)[-1]
         used = i + 1 - start
-        if 0 < top_k < len(logits):
-            logits[logits < np.partition(logits, -top_k)[-top_k]] = -np.inf
-        cumulative = np.cumsum(np.exp(logits - logits.max()))
-        previous[i + 1] = min(int(np.searchsorted(cumulative, uniform[i] * cumulative[-1], side='right')),
-                              len(cumulative) - 1)
+        for b in range(model.n_books):
+            if b:
+                hidden = hidden + weights['within.weight'][(b - 1) * k + previous[i + 1, b - 1]]
+            logits = (hidden @ weights['head.weight'][:, b * k:(b + 1) * k] + weights['head.bias'][b * k:(b + 1) * k]
+                      ).astype(np.float64) / max(temperature, 1e-6)
+            if 0 < top_k < k:
+                logits[logits < np.partition(logits, -top_k)[-top_k]] = -np.inf
+            cumulative = np.cumsum(np.exp(logits - logits.max()))
+            previous[i + 1, b] = min(int(np.searchsorted(cumulative, uniform[i, b] * cumulative[-1], side='right')),
+                                     k - 1)
     return previous[1:]
 
 
@@ -451,7 +495,7 @@ def resume_checkpoint(path, settings, run_settings, device):
 @torch.no_grad()
 def dance_tokens(vqvae, features, mean, std):
     """A whole dance's tokens: motion frames (T, 32) numpy, standardised with mean and std (32,) -> (ceil(T / frames
-    per token),) int64 numpy. The last token is filled up by repeating the last frame."""
+    per token), n_books) int64 numpy. The last token is filled up by repeating the last frame."""
     fpt = vqvae.frames_per_token
     pad = -len(features) % fpt
     x = (np.concatenate([features, np.repeat(features[-1:], pad, 0)]) - mean) / std
@@ -461,8 +505,9 @@ def dance_tokens(vqvae, features, mean, std):
 
 @torch.no_grad()
 def dance_frames(vqvae, tokens, mean, std, n_frames):
-    """Motion frames of a dance's tokens (N,) -> (n_frames, 32) float32 numpy in the units of `motion_features`
-    (n_frames <= N * frames per token)."""
+    """Motion frames of a dance's tokens (N, n_books) -> (n_frames, 32) float32 numpy in the units of
+    `motion_features` (n_frames <= N * frames per token)."""
     device = next(vqvae.parameters()).device
-    x = vqvae.decode(torch.as_tensor(np.asarray(tokens), dtype=torch.long, device=device)[None])[0].cpu().numpy()
+    codes = torch.as_tensor(np.asarray(tokens), dtype=torch.long, device=device).reshape(len(tokens), -1)
+    x = vqvae.decode(codes[None])[0].cpu().numpy()
     return (x[:n_frames] * std + mean).astype(np.float32)

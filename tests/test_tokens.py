@@ -13,7 +13,7 @@ from l2d.io import data_dir, load_json, out_dir
 from l2d.metrics import beat_metrics
 from l2d.norm import root_track
 from models.tokens import (MotionVQVAE, MusicGPT, beat_phase, gpt_weights, mirror_features, motion_features,
-                           motion_from_features, nearest_style, positions_logits, sample_tokens, snap_to_beats,
+                           motion_from_features, nearest_style, positions_hidden, sample_tokens, snap_to_beats,
                            token_music, with_neighbours)
 from test_cluster import FPS, STANDING, write_dataset
 
@@ -119,30 +119,34 @@ def test_vqvae_reconstructs_a_constructed_motion():
     assert len(np.unique(model.tokens(x[None]).numpy())) > 8  # no collapse onto a few codes
 
 
-def test_transformer_overfits_a_short_token_sequence_and_caches_exactly():
+@pytest.mark.parametrize('n_books', [1, 2])
+def test_transformer_overfits_a_short_token_sequence_and_caches_exactly(n_books):
     torch.manual_seed(0)
-    tokens = torch.from_numpy(np.random.default_rng(1).integers(0, 16, 24))
+    tokens = torch.from_numpy(np.random.default_rng(1).integers(0, 16, (24, n_books)))
     music = torch.randn(24, 6)
-    previous = torch.cat([torch.tensor([16]), tokens[:-1]])[None]
-    model = MusicGPT(16, 6, n_styles=0, block_size=24, n_layer=2, n_head=2, n_embd=32, dropout=0.0)
+    previous = torch.cat([torch.full((1, n_books), 16), tokens[:-1]])[None]
+    model = MusicGPT(16, 6, n_styles=0, block_size=24, n_layer=2, n_head=2, n_embd=32, dropout=0.0, n_books=n_books)
     optimizer = torch.optim.Adam(model.parameters(), lr=3e-3)
     for _ in range(150):
-        loss = torch.nn.functional.cross_entropy(model(previous, music[None], torch.tensor([0]))[0], tokens)
+        logits = model(previous, music[None], torch.tensor([0]), tokens[None])[0]
+        loss = torch.nn.functional.cross_entropy(logits.reshape(-1, 16), tokens.reshape(-1))
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
     model.eval()
     assert loss.item() < 0.05
     assert sample_tokens(model, music, 0, top_k=1).tolist() == tokens.tolist()
-    # The numpy positions of generation give torch's logits, a whole window at once or one position at a time.
+    # The numpy positions of generation give torch's hidden state, a whole window at once or one position at a time.
     with torch.no_grad():
-        whole = model(previous, music[None], torch.tensor([0]))[0].numpy()
         condition = model.condition(music[None], torch.tensor([0]))[0].numpy()
+        first_book = model(previous, music[None], torch.tensor([0]), tokens[None])[0, :, 0].numpy()
     weights, buffers = gpt_weights(model), np.zeros((2, 2, 2, 24, 16), np.float32)
-    at_once = positions_logits(weights, 2, previous[0].numpy(), condition, *buffers, 0)
-    stepwise = [positions_logits(weights, 2, previous[0, i:i + 1].numpy(), condition[i:i + 1], *buffers, i)[0]
+    head = (weights['head.weight'][:, :16], weights['head.bias'][:16])
+    at_once = positions_hidden(weights, 2, previous[0].numpy(), condition, *buffers, 0) @ head[0] + head[1]
+    stepwise = [positions_hidden(weights, 2, previous[0, i:i + 1].numpy(), condition[i:i + 1], *buffers, i)[0]
                 for i in range(24)]
-    assert np.allclose(at_once, whole, atol=1e-4) and np.allclose(np.stack(stepwise), whole, atol=1e-4)
+    assert np.allclose(at_once, first_book, atol=1e-4)
+    assert np.allclose(np.stack(stepwise) @ head[0] + head[1], first_book, atol=1e-4)
 
 
 @pytest.fixture(scope='module')
