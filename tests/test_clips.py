@@ -226,10 +226,14 @@ def test_random_moves_draws_real_clips_and_old_checkpoints_say_what_to_do(travel
         assert np.array_equal(library['labels'][floor['clips']], floor['moves'])
         assert np.abs(np.diff(floor['root_tl'][:, 0])).mean() > 0.2 * WALK_PX / 100
         ckpt = torch.load(out_dir('tiny', 'dancer', 'ckpt.pt'), weights_only=False)
+        del ckpt['moves']['clips']['styles']  # clustered before clips kept their style: danced in any style
+        (travelling / 'out' / 'tiny' / 'any_style').mkdir()
+        torch.save(ckpt, out_dir('tiny', 'any_style', 'ckpt.pt'))
+        from models.dancers import MoveDancer
+        assert MoveDancer('tiny', 'any_style', 'cpu').generate(music, n_frames)['style'] == ''
         del ckpt['moves']['clips']
         (travelling / 'out' / 'tiny' / 'old').mkdir()
         torch.save(ckpt, out_dir('tiny', 'old', 'ckpt.pt'))
-        from models.dancers import MoveDancer
         with pytest.raises(InputError, match="no real clips.*cluster.py"):
             MoveDancer('tiny', 'old', 'cpu')
         assert MoveDancer('tiny', 'old', 'cpu', dict(clips='centroids')).generate(music, n_frames)['poses'].shape == (
