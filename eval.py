@@ -32,7 +32,7 @@ from models.dancers import DANCERS, load
 
 dataset = 'demo'
 model = 'dancer'  # a dancer of models/dancers.py: 'dancer' (train.py), 'gan' (train_seq.py), 'tokens', 'original', ...
-style = ''  # --model=gan: the style to dance (a label of its training data); '' lets the model pick from the music
+style = ''  # the style to dance (a label of the training data: dancer, gan, tokens); '' picks it from the music
 music = ''  # path of a song (wav/mp3/ogg/flac) to dance to; '' scores the dataset's test split instead
 temperature = 1.0
 top_k = 5  # sample among the k likeliest moves (0: all)
