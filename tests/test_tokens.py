@@ -12,9 +12,9 @@ from conftest import module_roots, run_script
 from l2d.io import data_dir, load_json, out_dir
 from l2d.metrics import beat_metrics
 from l2d.norm import root_track
-from models.tokens import (MotionVQVAE, MusicGPT, beat_phase, gpt_weights, mirror_features, motion_features,
-                           motion_from_features, nearest_style, positions_hidden, sample_tokens, snap_to_beats,
-                           token_music, with_neighbours)
+from models.tokens import (EMAQuantizer, MotionVQVAE, MusicGPT, beat_phase, gpt_weights, mirror_features,
+                           motion_features, motion_from_features, nearest_style, positions_hidden, sample_tokens,
+                           snap_to_beats, token_music, with_neighbours)
 from test_cluster import FPS, STANDING, write_dataset
 
 VQVAE = ('--dataset=tiny', '--hidden=32', '--code_dim=16', '--n_codes=32', '--window_frames=32', '--batch_size=8',
@@ -117,6 +117,21 @@ def test_vqvae_reconstructs_a_constructed_motion():
     print(f"joint error {error_tl:.4f} torso lengths, standing still {still_tl:.4f}")
     assert error_tl < 0.05 and error_tl < still_tl / 3  # torso lengths per joint
     assert len(np.unique(model.tokens(x[None]).numpy())) > 8  # no collapse onto a few codes
+
+
+def test_product_quantiser_keeps_each_book_to_its_own_piece():
+    torch.manual_seed(0)
+    quantiser = EMAQuantizer(n_codes=4, dim=2, decay=0.5, n_books=2)
+    centres = torch.tensor([[0.0, 0.0], [1.0, 0.0], [0.0, 1.0], [1.0, 1.0]])
+    for _ in range(30):
+        # Book 0's pieces lie around the unit square's corners, book 1's the same 100 further out.
+        pieces = centres[torch.randint(4, (64, 2))] + 0.01 * torch.randn(64, 2, 2)
+        pieces[:, 1] += 100
+        quantised, codes, _ = quantiser(pieces.reshape(64, 4))
+    assert codes.shape == (64, 2) and torch.allclose(quantised, quantiser.lookup(codes), atol=1e-5)
+    books = quantiser.codebook.view(2, 4, 2)
+    assert books[0].max() < 2 and books[1].min() > 98  # no code of one book was seeded from the other's pieces
+    assert torch.allclose(quantised, pieces.reshape(64, 4), atol=0.1)  # every corner has its code
 
 
 @pytest.mark.parametrize('n_books', [1, 2])
