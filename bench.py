@@ -20,7 +20,7 @@ seed `seed`, the same dances drawn for every row, so rows are paired by song).
 
 Generation speed per dancer: seconds of dance per second spent on l2d.audio.song_features (decoding the song's
 audio file and computing its features) plus dancer.generate, over the test songs; model loading is not counted and
-the audio library's one-off start-up (its compiled functions) is paid before the clock starts.
+the feature code's one-off start-up (imports, FFT plans) is paid before the clock starts.
 
 Writes out/<dataset>/report.md (tables, targets of issue 12 per dancer, how each row was made), report.json (every
 number, per dance), beats.png (music beats over the motion-speed curves of one test song), kinetic.png (kinetic
@@ -139,7 +139,7 @@ for name in [n.strip() for n in dancers.split(',') if n.strip()]:
         if not audio_warmed:
             path = find_media(data_dir(dataset, 'audio'), first_clip, AUDIO_EXTENSIONS)
             if path:
-                song_features(path, fps)  # the audio library compiles its functions on the first call
+                song_features(path, fps)  # the first call pays the imports
             audio_warmed = True
         speeds[name] = timed_songs(dancer)
     except InputError as e:
