@@ -14,8 +14,7 @@ window to window; the latents it visits stay spread over the pose GAN's inputs; 
 music's beats and moves between them (models.gan.beat_speed_score, after Bailando's beat reward; the root's travel
 is left out, so the dancer does not halt on every beat), which ties the moves to the beat phase that every song's
 features carry, not to the training songs' sound. With styles, a music -> style classifier trains alongside, to pick
-a style for a new song, and a motion -> style classifier trained on the real dances tells the generator when its
-dance does not look like the style asked for (AC-GAN).
+a style for a new song.
 
 Writes out/<dataset>/gan_seq/: ckpt.pt (everything generate_dance needs, the placement on the training dancers'
 floor (l2d.norm.placement), optimisers and settings; training resumes from it, with the same settings except those
@@ -41,9 +40,8 @@ from l2d.plots import save_loss_plot
 from l2d.processes import start_processes
 from l2d.progress import progress
 from l2d.skeleton import MIDHIP, NUM_JOINTS, mirror
-from models.gan import (MotionStyleClassifier, PoseGenerator, SeqCritic, SeqGenerator, StyleClassifier, beat_phase,
-                        beat_speed_score, generate_dance, motion_levels, motion_statistics, music_inputs,
-                        sample_latents)
+from models.gan import (PoseGenerator, SeqCritic, SeqGenerator, StyleClassifier, beat_phase, beat_speed_score,
+                        generate_dance, motion_levels, motion_statistics, music_inputs, sample_latents)
 
 dataset = 'demo'
 pose_ckpt = ''            # the pose GAN's checkpoint ('' = out/<dataset>/gan_pose/ckpt.pt)
@@ -57,8 +55,6 @@ music_hidden = 32         # size of the music projection
 critic_hidden = 64
 use_style = True          # condition on the meta.json labels (and train a music -> style classifier)
 style_dim = 8
-motion_style_weight = 1.0  # with styles: how much the generator is told when its dance does not look like the style
-                          # asked for (cross-entropy of models.gan.MotionStyleClassifier, trained on the real dances)
 batch_size = 16           # global batch: split over torchrun processes
 max_steps = 600           # generator steps
 critic_steps = 1          # critic steps per generator step (hinge loss, spectrally normalised critic; 0: the
@@ -101,8 +97,8 @@ settings = configure(globals())
 # networks, losses, optimisers) must be the one the checkpoint was trained with.
 RESUMABLE_CHANGES = ('max_steps', 'sample_every', 'sample_seconds', 'ckpt_every', 'log_every', 'resume', 'device',
                      'cpu_threads')
-LOSS_KEYS = ('loss_d', 'loss_g', 'real_vs_fake', 'real_vs_mismatch', 'style_loss', 'motion_style_loss',
-             'fake_style_loss', 'move_size', 'move_change', 'root_speed', 'beat_speed')
+LOSS_KEYS = ('loss_d', 'loss_g', 'real_vs_fake', 'real_vs_mismatch', 'style_loss', 'move_size', 'move_change',
+             'root_speed', 'beat_speed')
 STEP, SIZE, CHANGE = 0, 1, 2  # rows of models.gan.motion_statistics: mean step, size of moves, change of step
 
 # ---- processes and device ----------------------------------------------------------------------------------------
@@ -204,12 +200,10 @@ critic_args = {'hidden': critic_hidden, 'music_hidden': music_hidden, 'n_styles'
 seq_g = SeqGenerator(**seq_g_args).to(device)
 critic = SeqCritic(**critic_args).to(device)
 classifier = StyleClassifier(n_styles).to(device) if style_on else None
-motion_classifier = MotionStyleClassifier(n_styles).to(device) if style_on else None
 betas = (beta1, beta2)
 opt_g = torch.optim.Adam(seq_g.parameters(), lr=learning_rate, betas=betas)
 opt_d = torch.optim.Adam(critic.parameters(), lr=critic_learning_rate, betas=betas)
 opt_c = torch.optim.Adam(classifier.parameters(), lr=1e-3) if style_on else None
-opt_m = torch.optim.Adam(motion_classifier.parameters(), lr=1e-3) if style_on else None
 
 
 def window_levels(poses, root_velocity):
@@ -226,8 +220,6 @@ def whole_windows(tensors):
 
 real_windows, real_root_windows = whole_windows(dance_t), whole_windows(root_t)
 critic.set_motion_stats(real_windows, real_root_windows)
-if style_on:
-    motion_classifier.set_motion_stats(real_windows, real_root_windows)
 real_motion = motion_statistics(real_windows)
 real_root_speed = real_root_windows.norm(dim=-1).mean()
 real_root_change = (real_root_windows[:, 1:] - real_root_windows[:, :-1]).norm(dim=-1).mean()
@@ -264,15 +256,12 @@ if resume and os.path.isfile(ckpt_path):
     if style_on:
         classifier.load_state_dict(ckpt['classifier'])
         opt_c.load_state_dict(ckpt['opt_c'])
-        motion_classifier.load_state_dict(ckpt['motion_classifier'])
-        opt_m.load_state_dict(ckpt['opt_m'])
     step, history = ckpt['step'], ckpt['history']
     if master:
         print(f"resuming {ckpt_path} at step {step}")
 seq_g_ddp = DDP(seq_g) if ddp else seq_g
 critic_ddp = DDP(critic) if ddp else critic
 classifier_ddp = DDP(classifier) if ddp and style_on else classifier
-motion_classifier_ddp = DDP(motion_classifier) if ddp and style_on else motion_classifier
 floor = placement(pixel_dances)
 
 
@@ -283,8 +272,6 @@ def checkpoint():
             'seq_g_args': seq_g_args, 'seq_g': seq_g.state_dict(), 'critic_args': critic_args,
             'critic': critic.state_dict(), 'classifier': classifier.state_dict() if style_on else None,
             'opt_g': opt_g.state_dict(), 'opt_d': opt_d.state_dict(), 'opt_c': opt_c.state_dict() if style_on else None,
-            'motion_classifier': motion_classifier.state_dict() if style_on else None,
-            'opt_m': opt_m.state_dict() if style_on else None,
             'music_mean': music_mean, 'music_std': music_std, 'history': history, 'placement': floor}
 
 
@@ -386,16 +373,7 @@ while step < max_steps:
                              f"--critic_learning_rate")
         critic_record = {'loss_d': loss_d.item(), 'real_vs_fake': (s_real.mean() - s_fake.mean()).item(),
                          'real_vs_mismatch': (s_real.mean() - s_wrong.mean()).item()}
-        if style_on and motion_style_weight:
-            loss_m = F.cross_entropy(motion_classifier_ddp(windows(real), windows(real_root)),
-                                     style.repeat_interleave(rollout))
-            opt_m.zero_grad(set_to_none=True)
-            loss_m.backward()
-            opt_m.step()
-            critic_record['motion_style_loss'] = loss_m.item()
     critic.requires_grad_(False)
-    if style_on:
-        motion_classifier.requires_grad_(False)
     # The generator's own batch: each music window twice, from the same start but with different noise and dance
     # codes. The diversity term pushes the two dances apart, which only the noise and the codes can do.
     _, _, music, music_beat_cos, style, _ = draw_windows(rng, half)
@@ -427,10 +405,6 @@ while step < max_steps:
     if variation_weight:
         level_spread = window_levels(windows(fake), windows(fake_root)).std(0)
         loss_g = loss_g + variation_weight * (level_spread - real_level_spread).pow(2).sum()
-    if style_on and motion_style_weight:
-        fake_style = F.cross_entropy(motion_classifier(windows(fake), windows(fake_root)),
-                                     style.repeat_interleave(rollout))
-        loss_g = loss_g + motion_style_weight * fake_style
     beat_motion = fake
     if beat_root:
         beat_motion = fake + torch.cat([w.cumsum(1) for w in per_window(fake_root)], 1)[:, :, None]
@@ -441,8 +415,6 @@ while step < max_steps:
     loss_g.backward()
     opt_g.step()
     critic.requires_grad_(True)
-    if style_on:
-        motion_classifier.requires_grad_(True)
     if style_on:
         logits = classifier_ddp(music)
         loss_c = F.cross_entropy(logits, style)
@@ -464,8 +436,6 @@ while step < max_steps:
         if style_on:
             record['style_loss'] = loss_c.item()
             record['style_accuracy'] = (logits.argmax(1) == style).float().mean().item()
-            if motion_style_weight:
-                record['fake_style_loss'] = fake_style.item()
         history.append(record)
         bar.set_postfix(d=f"{record.get('loss_d', float('nan')):.3f}", g=f"{record['loss_g']:.3f}",
                              size=f"{record['move_size']:.2f}", beat=f"{record['beat_speed']:.2f}",

@@ -332,32 +332,6 @@ class SeqCritic(nn.Module):
         return self.out(self.net(torch.cat(x, 1)).mean(2)).squeeze(1)
 
 
-class MotionStyleClassifier(nn.Module):
-    """(dance (B, T, 15, 2), root velocity (B, T, 2)) -> style logits (B, n_styles): what style a dance looks like.
-    Trained on the real dances, it tells the generator when a dance does not look like the style it was asked for
-    (an auxiliary classifier, after Odena et al.'s AC-GAN): the critic's style input alone let the generator dance
-    every style alike. A temporal convolution over the motion channels, standardised with the real dances'
-    statistics (``set_motion_stats``, as SeqCritic), mean-pooled over time."""
-
-    def __init__(self, n_styles, hidden=64, kernel=5, layers=3):
-        super().__init__()
-        convs, channels = [], MOTION_CHANNELS
-        for i in range(layers):
-            convs += [nn.Conv1d(channels, hidden, kernel, stride=1 if i == 0 else 2, padding=kernel // 2),
-                      nn.LeakyReLU(0.2)]
-            channels = hidden
-        self.net = nn.Sequential(*convs)
-        self.out = nn.Linear(hidden, n_styles)
-        self.register_buffer('motion_mean', torch.zeros(MOTION_CHANNELS, 1))
-        self.register_buffer('motion_std', torch.ones(MOTION_CHANNELS, 1))
-
-    set_motion_stats = SeqCritic.set_motion_stats
-
-    def forward(self, poses, root_velocity):
-        x = (motion_channels(poses, root_velocity) - self.motion_mean) / self.motion_std
-        return self.out(self.net(x).mean(2))
-
-
 class StyleClassifier(nn.Module):
     """music (B, T, MUSIC_DIM) normalised -> style logits (B, n_styles): picks a style when none is asked for."""
 
