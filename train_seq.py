@@ -72,7 +72,8 @@ acceleration_weight = 3.0  # match the real dances' per-joint and root change of
                           # squared): without it the walk's per-frame noise makes the dance jolt (jerk 2.3x real)
 variation_weight = 1.0    # match how much the real dances' liveliness (log step, size of moves, root speed of a
                           # window) varies from window to window: matching only its mean let every window be alike
-beat_weight = 4.0         # slow down on the music's beats, move between them (models.gan.beat_speed_score)
+beat_weight = 8.0         # slow down on the music's beats, move between them (models.gan.beat_speed_score); on the
+                          # body alone, 4 left the demo's GAN off the beat of a fast never-heard recording
 beat_root = False         # the beat term also sees the root's travel: it then stops the whole dancer on every beat
                           # (a metronomic pulse), where ballroom dancers keep travelling through the beats
 diversity_weight = 1.0    # reward for two dances to the same music differing (mode seeking; the data has one dance

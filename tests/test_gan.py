@@ -139,7 +139,7 @@ def test_seq_gan_trains_skips_bad_clips_and_resumes(trained, monkeypatch):
     changed = run_script('train_seq.py', '--dataset=tiny', '--max_steps=35', '--seq_len=30', '--sample_seconds=0',
                          '--beat_weight=2', '--mirror_poses=False', check=False)
     assert changed.returncode != 0 and len(changed.stderr.strip().splitlines()) == 1
-    assert 'beat_weight=4.0, now 2.0' in changed.stderr and 'mirror_poses' in changed.stderr
+    assert 'beat_weight=8.0, now 2.0' in changed.stderr and 'mirror_poses' in changed.stderr
     proc = run_script('train_seq.py', '--dataset=tiny', '--max_steps=35', '--seq_len=30', '--sample_seconds=0',
                       '--log_every=5')  # how often it logs may change on resume
     assert 'resuming' in proc.stdout
