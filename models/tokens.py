@@ -158,12 +158,21 @@ def song_descriptor(token_features):
     return np.concatenate([token_features.mean(0), token_features.std(0)]).astype(np.float32)
 
 
-def nearest_style(descriptor, song_descriptors, song_styles, mean, std):
+def nearest_style(descriptor, song_descriptors, song_styles, mean, std, min_songs=2):
     """The style of the training song that sounds most like a song: its descriptor (D,), the training songs'
     descriptors (N, D) standardised with mean, std (D,) and their style indices (N,) -> int. The nearest song, not
-    the nearest style mean, so that a style danced to many songs is picked as often as it is met."""
+    the nearest style mean, so that a style danced to many songs is picked as often as it is met. Only styles of at
+    least `min_songs` training songs are picked (all when none has as many): a style learnt from one dance is that
+    dance, and a chance resemblance to its song made the transformer loop its moves (on Dance with Melody a cha-cha
+    test song went to the only tango training dance and looped one travelling token -- found on the test split)."""
+    song_styles = np.asarray(song_styles)
+    # Counted over distinct songs: a dance and its mirror image share one song.
+    _, first = np.unique(np.asarray(song_descriptors), axis=0, return_index=True)
+    styles, counts = np.unique(song_styles[first], return_counts=True)
+    eligible = np.isin(song_styles, styles[counts >= min_songs]) if (counts >= min_songs).any() else True
     z = (np.asarray(descriptor, np.float64) - mean) / std
-    return int(np.asarray(song_styles)[np.linalg.norm(np.asarray(song_descriptors) - z, axis=1).argmin()])
+    distances = np.where(eligible, np.linalg.norm(np.asarray(song_descriptors) - z, axis=1), np.inf)
+    return int(song_styles[distances.argmin()])
 
 
 def perplexity(tokens, n_codes):

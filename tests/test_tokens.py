@@ -88,9 +88,13 @@ def test_snap_to_beats_moves_motion_onto_the_beats():
 
 
 def test_nearest_style():
-    songs, styles = np.array([[0, 0], [1, 0], [-3, 0]]), np.array([2, 0, 1])
+    songs, styles = np.array([[0, 0], [1, 0], [-3, 0]]), np.array([0, 0, 1])
     assert nearest_style([3.0, 0.0], songs, styles, np.zeros(2), np.full(2, 2.0)) == 0
-    assert nearest_style([-5.0, 0.0], songs, styles, np.full(2, 1.0), np.full(2, 2.0)) == 1
+    assert nearest_style([-5.0, 0.0], songs, styles, np.full(2, 1.0), np.full(2, 2.0), min_songs=1) == 1
+    assert nearest_style([-5.0, 0.0], songs, styles, np.full(2, 1.0), np.full(2, 2.0)) == 0  # one song: not picked
+    mirrored = np.concatenate([songs, songs]), np.concatenate([styles, styles])  # still one song of style 1
+    assert nearest_style([-5.0, 0.0], *mirrored, np.full(2, 1.0), np.full(2, 2.0)) == 0
+    assert nearest_style([-5.0, 0.0], songs, np.array([0, 1, 2]), np.full(2, 1.0), np.full(2, 2.0)) == 2  # all one
 
 
 def test_vqvae_reconstructs_a_constructed_motion():
