@@ -64,3 +64,20 @@ def mirror(poses, centre_x=0.0):
     out = np.array(poses, copy=True)[..., FLIP_PERM, :]
     out[..., 0] = 2 * centre_x - out[..., 0]
     return out
+
+
+def limit_bones(poses, max_lengths):
+    """Shorten every bone longer than its max_lengths (14,) to that length, keeping its direction; the joints below
+    it move with it. Bones are walked outwards from the MidHip, the root every pose array is drawn from.
+    poses: (..., 15, 2) -> same shape float32."""
+    poses = np.asarray(poses, dtype=np.float32)
+    out = poses.copy()
+    torso = BONES.index((NECK, MIDHIP))
+    order = [(torso, MIDHIP, NECK)] + [(k, a, b) for k, (a, b) in enumerate(BONES) if k != torso]
+    for k, parent, child in order:
+        bone = poses[..., child, :] - poses[..., parent, :]
+        length = np.linalg.norm(bone, axis=-1, keepdims=True)
+        shrink = np.minimum(1.0, max_lengths[k] / np.maximum(length, 1e-9))
+        out[..., child, :] = out[..., parent, :] + bone * shrink
+    return out
+
