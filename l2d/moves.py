@@ -241,7 +241,7 @@ def join_features(clips, root_paths):
 
 
 def choose_clips(candidates, unary_cost, clips, root_paths, speeds, blend_frames, join_weight=1.0,
-                 repeat_cost=1e6, heading_weight=0.0, turn_cost=0.0):
+                 repeat_cost=1e6):
     """Pick one real clip per move slot of a dance, jointly over the whole dance (Viterbi), for the least total cost.
 
     The cost of a path is the sum of each chosen clip's `unary_cost` (e.g. -log p(its move) under the dancer's model)
@@ -249,10 +249,6 @@ def choose_clips(candidates, unary_cost, clips, root_paths, speeds, blend_frames
     mismatch is the mean squared jump over the 15 joints between the clip's last pose and the next clip's first
     (torso lengths^2), plus the mean squared velocity jump over the joints and the root times `blend_frames` (the
     position error that velocity jump builds over a blend). Velocities are at the speed each slot plays its clip.
-    With `heading_weight` > 0 the dancer also has a heading along x (left or right), part of the Viterbi's state:
-    a clip whose root travels against the heading costs heading_weight per torso length it travels back, and
-    turning the heading round costs `turn_cost`, so the dancer travels one way for long stretches, as a couple
-    moves along the line of dance, rather than wandering to and fro.
     candidates: list of N int arrays (C_i,), indices into the clip library; unary_cost: list of N float arrays
     (C_i,); clips: (M, F, 15, 2) the library's normalised clips; root_paths: (M, F + 1, 2) their root paths (see
     `cut_root_paths`); speeds: (N,) clip frames per dance frame at the ends of each slot's clip (F / slot length,
@@ -264,40 +260,26 @@ def choose_clips(candidates, unary_cost, clips, root_paths, speeds, blend_frames
         raise ValueError("every slot needs at least one candidate clip")
     first, last, first_velocity, last_velocity = join_features(clips, root_paths)
     pose_weight, velocity_weight = 1 / np.sqrt(first.shape[1] / 2), blend_frames / np.sqrt(first_velocity.shape[1] / 2)
-    travel_x = np.asarray(root_paths, dtype=np.float64)[:, -1, 0]
-    headings = (1.0, -1.0) if heading_weight > 0 else (1.0,)
 
     def features(i, ends):
         index = np.asarray(candidates[i], int)
         pose, velocity = (last[index], last_velocity[index]) if ends else (first[index], first_velocity[index])
         return np.concatenate([pose * pose_weight, velocity * speeds[i] * velocity_weight], axis=1)
 
-    def slot_cost(i):
-        """(H, C_i): the unary cost of each candidate under each heading."""
-        back_tl = np.maximum(0, -np.asarray(headings)[:, None] * travel_x[np.asarray(candidates[i], int)][None])
-        return np.asarray(unary_cost[i], dtype=np.float64)[None] + heading_weight * back_tl
-
-    n_h = len(headings)
-    turn = turn_cost * (1 - np.eye(n_h))  # (previous heading, heading)
-    total = slot_cost(0)  # (H, C)
+    total = np.asarray(unary_cost[0], dtype=np.float64).copy()
     back = []
     for i in range(1, n):
         a, b = features(i - 1, True), features(i, False)
         mismatch = np.maximum((a * a).sum(1)[:, None] + (b * b).sum(1)[None] - 2 * a @ b.T, 0)
         repeat = np.asarray(candidates[i - 1])[:, None] == np.asarray(candidates[i])[None]
-        pair = join_weight * mismatch + repeat_cost * repeat  # (C_prev, C)
-        # scores[previous heading, previous clip, heading, clip], flattened over the previous state.
-        scores = (total[:, :, None, None] + pair[None, :, None, :] + turn[:, None, :, None]).reshape(
-            n_h * len(a), n_h, len(b))
-        best = scores.argmin(axis=0)  # (H, C) flat previous state
+        scores = total[:, None] + join_weight * mismatch + repeat_cost * repeat
+        best = scores.argmin(axis=0)
         back.append(best)
-        total = np.take_along_axis(scores, best[None], axis=0)[0] + slot_cost(i)
-    state = int(total.argmin())
-    path = [state]
+        total = scores[best, np.arange(len(best))] + np.asarray(unary_cost[i], dtype=np.float64)
+    path = [int(total.argmin())]
     for best in reversed(back):
-        state = int(best.reshape(-1)[state])
-        path.append(state)
-    return np.array([candidates[i][state % len(candidates[i])] for i, state in enumerate(reversed(path))], dtype=int)
+        path.append(int(best[path[-1]]))
+    return np.array([candidates[i][j] for i, j in enumerate(reversed(path))], dtype=int)
 
 
 def soften_joins(poses, boundaries, half_frames, sigma_frames):

@@ -79,12 +79,10 @@ class MoveDancer:
     -> 11.6; with 16, FID_k 15.9). The song is danced from its first frame to its last (l2d.moves.cover_song: the
     intro before the first beat is a move of its own). With centre_travel the root track is centred on its range
     before it is folded onto the floor (l2d.moves.centre_travel): started in the middle, a dancer travelling one way
-    turned back at the first edge (held-out Dance with Melody dances: floor width 0.81x real -> 1.03x).
-    heading_weight / turn_cost give the clip search a travelling heading (l2d.moves.choose_clips); off by default:
-    with centring it only moved the width from 0.96x to 1.12x real on those dances."""
+    turned back at the first edge (held-out Dance with Melody dances: floor width 0.81x real -> 1.03x; a travelling
+    heading in the clip search, tried on top, moved it to 1.12x and was dropped)."""
     OPTIONS = dict(temperature=1.0, top_k=5, blend_s=0.4, ease=0.5, clips='real', other_moves=0, join_weight=1.0,
-                   max_candidates=64, style='', keep_style=True, min_style_candidates=1, centre_travel=True,
-                   heading_weight=0.0, turn_cost=0.0)
+                   max_candidates=64, style='', keep_style=True, min_style_candidates=1, centre_travel=True)
 
     def __init__(self, dataset, name='dancer', device='auto', options=None):
         from models.dancer import Dancer
@@ -178,7 +176,7 @@ class MoveDancer:
         chosen = draw_real_clips(self.library, self.members, move_order, 1 + int(o['other_moves']), log_probs,
                                  bounds, n_frames, blend_frames, o['ease'], o['join_weight'],
                                  int(o['max_candidates']), np.random.default_rng(seed), allowed,
-                                 int(o['min_style_candidates']), o['heading_weight'], o['turn_cost'])
+                                 int(o['min_style_candidates']))
         if o['centre_travel']:
             chosen['root_tl'] = centre_travel(chosen['root_tl'])
         return dict(chosen, poses=place(chosen['normed'], chosen['root_tl'], self.placement), bounds=bounds,
@@ -207,14 +205,12 @@ def members_of_moves(library, centroids, n_stand_in=8):
 
 
 def draw_real_clips(library, members, move_order, n_offered, log_probs, bounds, n_frames, blend_frames, ease,
-                    join_weight, max_candidates, rng, allowed=None, min_candidates=1, heading_weight=0.0,
-                    turn_cost=0.0):
+                    join_weight, max_candidates, rng, allowed=None, min_candidates=1):
     """Draw each slot's move with a real clip of the library, picked jointly (l2d.moves.choose_clips) among the
     clips of the first `n_offered` moves of the slot's `move_order` (list of N int arrays: the chosen move, then
     the others, likeliest first), each move's clips a seeded sample of at most `max_candidates`, at a cost of
     -log p(move) from log_probs (N, K). allowed: None, or (M,) bool, the only library clips that may be drawn
     (one style's); a slot then offers further moves down its order until it has at least `min_candidates` of them.
-    heading_weight, turn_cost: the travelling heading of `choose_clips` (0: none).
     -> dict(normed (n_frames, 15, 2), root_tl (n_frames, 2), moves (N,) of the clips drawn, clips (N,) indices)."""
     from l2d.moves import choose_clips, join_real_clips
     candidates, unary = [], []
@@ -233,7 +229,7 @@ def draw_real_clips(library, members, move_order, n_offered, log_probs, bounds, 
     clip_frames = library['normed'].shape[1]
     speeds = clip_frames / np.maximum(np.diff(bounds, axis=1)[:, 0], 1) * (1 - ease)
     chosen = choose_clips(candidates, unary, library['normed'], library['root_paths'], speeds, blend_frames,
-                          join_weight, heading_weight=heading_weight, turn_cost=turn_cost)
+                          join_weight)
     normed, root_tl = join_real_clips(library['normed'][chosen], library['root_paths'][chosen], bounds, n_frames,
                                       blend_frames, ease)
     return dict(normed=normed, root_tl=root_tl, moves=np.asarray(library['labels'])[chosen], clips=chosen)

@@ -86,22 +86,6 @@ def test_choose_clips_joins_best_over_the_whole_dance_and_never_repeats():
         choose_clips([np.array([0]), np.array([], int)], [np.zeros(1), np.zeros(0)], clips, paths, speeds, 2)
 
 
-def test_choose_clips_with_a_heading_keeps_travelling_one_way():
-    # Clips 0-1 travel 0.5 torso lengths right, 2-3 as far left; the slots' own costs prefer right and left in turn.
-    clips = np.stack([still_clip(0.0)] * 4)
-    paths = np.zeros((4, 7, 2), np.float32)
-    paths[:, :, 0] = np.linspace(0, 0.5, 7)[None] * np.array([1, 1, -1, -1])[:, None]
-    candidates = [np.arange(4)] * 8
-    unary = [np.array([0, 0, 0.1, 0.1]) if i % 2 else np.array([0.1, 0.1, 0, 0]) for i in range(8)]
-    wandering = choose_clips(candidates, unary, clips, paths, np.ones(8), 2)
-    assert set(paths[wandering, -1, 0]) == {0.5, -0.5}
-    heading = choose_clips(candidates, unary, clips, paths, np.ones(8), 2, heading_weight=1.0, turn_cost=1.0)
-    assert len(set(paths[heading, -1, 0])) == 1 and np.all(heading[1:] != heading[:-1])
-    # A heading that is free to turn gains nothing from turning every slot: the same cost as wandering.
-    free = choose_clips(candidates, unary, clips, paths, np.ones(8), 2, heading_weight=1.0, turn_cost=0.0)
-    assert np.array_equal(paths[free, -1, 0], paths[wandering, -1, 0])
-
-
 def test_cover_song_dances_the_intro_and_the_ending():
     bounds = np.array([[15, 45], [45, 75]])
     assert cover_song(bounds, 100, 10).tolist() == [[0, 15], [15, 45], [45, 75], [75, 100]]
