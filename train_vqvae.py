@@ -51,6 +51,7 @@ dataset = 'demo'
 downsample = 3            # stride-2 stages: a token stands for 2**downsample frames
 n_codes = 256             # codebook size
 n_books = 1               # codebooks per token (a product code: n_codes ** n_books tokens, n_books codes to write)
+residual = False          # the n_books codebooks in series (residual VQ) rather than side by side (product)
 code_dim = 64             # size of a code vector
 hidden = 64               # channels of the convolutions
 window_frames = 64        # frames of a training window (a multiple of 2**downsample)
@@ -134,7 +135,7 @@ if master:
 # ---- model, optimiser, checkpoint -------------------------------------------------------------------------------
 torch.manual_seed(seed)
 model_args = dict(hidden=hidden, code_dim=code_dim, n_codes=n_codes, downsample=downsample, decay=ema_decay,
-                  dead_below=dead_below, n_books=n_books)
+                  dead_below=dead_below, n_books=n_books, residual=residual)
 model = MotionVQVAE(**model_args).to(device)
 optimizer = torch.optim.Adam(model.parameters(), lr=learning_rate)
 step, history, seconds = 0, [], 0.0

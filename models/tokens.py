@@ -201,29 +201,55 @@ class EMAQuantizer(nn.Module):
     moving average, decay `decay`); a code that no vector chose for a while (EMA count below `dead_below` per
     batch) is re-seeded with a vector of the current batch, so that no code stays dead. With n_books > 1 it is a
     product quantiser: a vector of n_books * dim numbers is cut into n_books pieces, each quantised by its own
-    codebook of n_codes (stored one after another), so a vector has n_codes ** n_books possible codes. Under
+    codebook of n_codes (stored one after another), so a vector has n_codes ** n_books possible codes. With
+    `residual` the n_books codebooks work in series instead (residual VQ, as SoundStream and MoMask): a vector of
+    dim numbers is quantised by book 0, what book 0 left over by book 1, and so on; the vector's code is the sum
+    of its n_books code vectors, each book following (and re-seeded from) the leftovers it is given. Under
     torch.distributed the counts and sums are all-reduced and re-seeded codes come from rank 0, so every process
     keeps one codebook."""
 
-    def __init__(self, n_codes, dim, decay=0.99, dead_below=0.1, n_books=1):
+    def __init__(self, n_codes, dim, decay=0.99, dead_below=0.1, n_books=1, residual=False):
         super().__init__()
         self.n_codes, self.dim, self.decay, self.dead_below, self.n_books = n_codes, dim, decay, dead_below, n_books
+        self.residual = residual
         self.register_buffer('codebook', torch.zeros(n_books * n_codes, dim))
         self.register_buffer('count', torch.zeros(n_books * n_codes))
         self.register_buffer('total', torch.zeros(n_books * n_codes, dim))
         self.register_buffer('initialised', torch.zeros((), dtype=torch.bool))
 
     def nearest(self, z):
-        """Index of the nearest code of each book for each row of z (M, n_books * dim) -> (M, n_books) long."""
-        pieces, books = z.view(len(z), self.n_books, self.dim), self.codebook.view(self.n_books, self.n_codes, -1)
+        """Codes of each row of z (M, n_books * dim, or dim when residual) -> (M, n_books) long: the nearest code
+        of each book to its piece (product) or to what the books before it left (residual)."""
+        books = self.codebook.view(self.n_books, self.n_codes, -1)
+        if not self.residual:
+            return self._nearest_in(z.view(len(z), self.n_books, self.dim), books)
+        codes, left = [], z
+        for b in range(self.n_books):
+            codes.append(self._nearest_in(left[:, None], books[b:b + 1])[:, 0])
+            left = left - books[b, codes[-1]]
+        return torch.stack(codes, 1)
+
+    @staticmethod
+    def _nearest_in(pieces, books):
+        """Nearest code of books (K, n_codes, dim) to pieces (M, K, dim) -> (M, K) long."""
         distance = (pieces.pow(2).sum(-1, keepdim=True) - 2 * torch.einsum('mbd,bkd->mbk', pieces, books)
                     + books.pow(2).sum(-1)[None])
         return distance.argmin(-1)
 
     def lookup(self, codes):
-        """Code vectors of codes (..., n_books) -> (..., n_books * dim)."""
+        """Code vectors of codes (..., n_books) -> (..., n_books * dim), or (..., dim) their sum when residual."""
         offsets = torch.arange(self.n_books, device=codes.device) * self.n_codes
-        return self.codebook[codes + offsets].flatten(-2)
+        vectors = self.codebook[codes + offsets]
+        return vectors.sum(-2) if self.residual else vectors.flatten(-2)
+
+    def book_inputs(self, z, codes):
+        """What each book quantises: z (M, n_books * dim or dim) and its codes (M, n_books) -> (M, n_books, dim):
+        its pieces (product), or what the books before each left of it (residual)."""
+        if not self.residual:
+            return z.view(len(z), self.n_books, self.dim)
+        offsets = torch.arange(self.n_books, device=z.device) * self.n_codes
+        used = self.codebook[codes + offsets]
+        return z[:, None] - (used.cumsum(1) - used)
 
     def fresh_vectors(self, pieces):
         """A random piece of the batch's vectors (M, n_books, dim) for every code, from the code's own book."""
@@ -234,18 +260,26 @@ class EMAQuantizer(nn.Module):
         return fresh
 
     @torch.no_grad()
+    def initialise(self, z):
+        """Seed every book from the batch z: a product book from its pieces, a residual book from what the books
+        seeded before it leave of the batch."""
+        if self.residual:
+            self.codebook.zero_()
+            for b in range(self.n_books):
+                fresh = self.fresh_vectors(self.book_inputs(z, self.nearest(z)))
+                self.codebook[b * self.n_codes:(b + 1) * self.n_codes] = fresh[b * self.n_codes:(b + 1) * self.n_codes]
+        else:
+            self.codebook.copy_(self.fresh_vectors(z.view(len(z), self.n_books, self.dim)))
+        # Counts start at the threshold: a code nobody picks in the first steps is re-seeded at once.
+        self.total.copy_(self.codebook * self.dead_below)
+        self.count.fill_(self.dead_below)
+        self.initialised.fill_(True)
+
+    @torch.no_grad()
     def update(self, z, codes):
-        """One EMA step from a batch's vectors z (M, n_books * dim) and their codes (M, n_books); re-seeds dead
-        codes."""
-        pieces = z.view(len(z), self.n_books, self.dim)
-        if not self.initialised:
-            # Counts start at the threshold: a code nobody picks in the first steps is re-seeded at once.
-            seed = self.fresh_vectors(pieces)
-            self.codebook.copy_(seed)
-            self.total.copy_(seed * self.dead_below)
-            self.count.fill_(self.dead_below)
-            self.initialised.fill_(True)
-            return
+        """One EMA step from a batch's vectors z (M, n_books * dim, or dim when residual) and their codes
+        (M, n_books); re-seeds dead codes."""
+        pieces = self.book_inputs(z, codes)
         flat = (codes + torch.arange(self.n_books, device=z.device) * self.n_codes).reshape(-1)
         one_hot = F.one_hot(flat, self.n_books * self.n_codes).type(z.dtype)
         count, total = one_hot.sum(0), one_hot.t() @ pieces.reshape(-1, self.dim)
@@ -265,10 +299,10 @@ class EMAQuantizer(nn.Module):
             self.count[dead] = self.dead_below
 
     def forward(self, z):
-        """z (M, n_books * dim) -> (quantised z with a straight-through gradient (M, n_books * dim), codes
-        (M, n_books), commitment loss)."""
+        """z (M, n_books * dim, or dim when residual) -> (quantised z with a straight-through gradient (same
+        shape), codes (M, n_books), commitment loss)."""
         if self.training and not self.initialised:
-            self.update(z.detach(), None)
+            self.initialise(z.detach())
         codes = self.nearest(z.detach())
         if self.training:
             self.update(z.detach(), codes)
@@ -283,28 +317,31 @@ class MotionVQVAE(nn.Module):
     Each of `downsample` stride-2 stages halves the time axis, so a token stands for 2**downsample frames; residual
     blocks with dilations 1 and 3 widen what a token sees to a few tokens around it. The decoder mirrors the encoder
     with nearest-neighbour upsampling. A token is n_books codes, one from each of n_books codebooks (a product
-    code: EMAQuantizer). Arguments are kept in ``self.args`` so that a checkpoint can rebuild it."""
+    code: EMAQuantizer), or with `residual` the sum of n_books codes of books in series (residual VQ).
+    Arguments are kept in ``self.args`` so that a checkpoint can rebuild it."""
 
     def __init__(self, channels=MOTION_CHANNELS, hidden=128, code_dim=64, n_codes=256, downsample=2, decay=0.99,
-                 dead_below=0.1, n_books=1):
+                 dead_below=0.1, n_books=1, residual=False):
         super().__init__()
         self.args = dict(channels=channels, hidden=hidden, code_dim=code_dim, n_codes=n_codes,
-                         downsample=downsample, decay=decay, dead_below=dead_below, n_books=n_books)
+                         downsample=downsample, decay=decay, dead_below=dead_below, n_books=n_books,
+                         residual=residual)
         self.frames_per_token = 2 ** downsample
         encoder = [nn.Conv1d(channels, hidden, 3, padding=1)]
         for _ in range(downsample):
             encoder += [nn.Conv1d(hidden, hidden, 4, stride=2, padding=1), ResBlock(hidden, 1), ResBlock(hidden, 3)]
-        self.encoder = nn.Sequential(*encoder, nn.ReLU(), nn.Conv1d(hidden, n_books * code_dim, 3, padding=1))
-        decoder = [nn.Conv1d(n_books * code_dim, hidden, 3, padding=1)]
+        token_dim = code_dim if residual else n_books * code_dim
+        self.encoder = nn.Sequential(*encoder, nn.ReLU(), nn.Conv1d(hidden, token_dim, 3, padding=1))
+        decoder = [nn.Conv1d(token_dim, hidden, 3, padding=1)]
         for _ in range(downsample):
             decoder += [ResBlock(hidden, 3), ResBlock(hidden, 1), nn.Upsample(scale_factor=2, mode='nearest'),
                         nn.Conv1d(hidden, hidden, 3, padding=1)]
         self.decoder = nn.Sequential(*decoder, nn.ReLU(), nn.Conv1d(hidden, channels, 3, padding=1))
-        self.quantiser = EMAQuantizer(n_codes, code_dim, decay, dead_below, n_books)
+        self.quantiser = EMAQuantizer(n_codes, code_dim, decay, dead_below, n_books, residual)
 
     def encode(self, x):
         """Motion frames (B, T, channels) -> token vectors before quantising (B, T / frames_per_token,
-        n_books * code_dim)."""
+        n_books * code_dim, or code_dim when residual)."""
         return self.encoder(x.transpose(1, 2)).transpose(1, 2)
 
     def tokens(self, x):

@@ -138,6 +138,21 @@ def test_product_quantiser_keeps_each_book_to_its_own_piece():
     assert torch.allclose(quantised, pieces.reshape(64, 4), atol=0.1)  # every corner has its code
 
 
+def test_residual_quantiser_rebuilds_what_one_book_cannot():
+    torch.manual_seed(0)
+    quantiser = EMAQuantizer(n_codes=4, dim=2, decay=0.5, n_books=2, residual=True)
+    # 16 clusters: a coarse corner 10 apart plus a fine corner 1 apart; 4 codes alone leave the fine corner out.
+    corners = torch.tensor([[0.0, 0.0], [1.0, 0.0], [0.0, 1.0], [1.0, 1.0]])
+    for _ in range(40):
+        z = 10 * corners[torch.randint(4, (64,))] + corners[torch.randint(4, (64,))] + 0.01 * torch.randn(64, 2)
+        quantised, codes, _ = quantiser(z)
+    assert codes.shape == (64, 2) and quantised.shape == (64, 2)
+    assert torch.allclose(quantised, quantiser.lookup(codes), atol=1e-5)
+    assert (quantised - z).abs().max() < 0.2  # every one of the 16 clusters rebuilt
+    books = quantiser.codebook.view(2, 4, 2)
+    assert books[0].abs().max() > 9 and books[1].abs().max() < 1  # book 1 holds what book 0 left: the fine step
+
+
 @pytest.mark.parametrize('n_books', [1, 2])
 def test_transformer_overfits_a_short_token_sequence_and_caches_exactly(n_books):
     torch.manual_seed(0)
