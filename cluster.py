@@ -7,7 +7,8 @@ which is what lets a generated dance land on the beat. Every clip is resampled t
 fitted on the training split and labels every clip of every dance.
 
 Writes data/<dataset>/moves.npz (centroids, per-dance labels and clip bounds, the normalisation, settings, and the
-library of real training clips with their root paths that a dancer draws its moves with) and two galleries:
+library of real training clips with their root paths and their songs' beat periods, which a dancer draws its moves
+with and tells a song's style by) and two galleries:
 out/<dataset>/moves.png (every centroid) and move_clips.png (the largest moves, each centroid beside real member
 clips). With `--dancer=<name>` they go to out/<dataset>/<name>/: a vocabulary of its own for another configuration,
 such as the original design's 1-s clips. Prints the inertia and cluster sizes. With human move labels (ChoreoNet's,
@@ -25,7 +26,8 @@ from sklearn.cluster import KMeans, MiniBatchKMeans
 from l2d.config import configure
 from l2d.io import InputError, ROOT, data_dir, load_json, load_meta, load_poses, out_dir, atomic_path
 from l2d.audio import load_music
-from l2d.moves import UNITS, clip_bounds, cut_clips, cut_root_paths, human_moves_at, moves_file, save_moves
+from l2d.moves import (UNITS, clip_bounds, cut_clips, cut_root_paths, human_moves_at, median_beat_s, moves_file,
+                       save_moves)
 from l2d.norm import normalize, placement
 from l2d.progress import progress
 from l2d.skeleton import NUM_JOINTS
@@ -62,8 +64,9 @@ for name in progress(names, desc='cutting', unit='dance', disable=len(names) < 4
         if not np.isfinite(poses).all():
             raise InputError(f"{data_dir(dataset, 'poses', name + '.npz')}: poses contain NaN or inf")
         beat_times_s = None
-        if unit == 'beats':
-            beat_times_s = load_music(data_dir(dataset, 'music', name + '.npz'))['beat_times_s']
+        music_path = data_dir(dataset, 'music', name + '.npz')
+        if unit == 'beats' or os.path.isfile(music_path):  # the tempo lets a dancer tell a song's style
+            beat_times_s = load_music(music_path)['beat_times_s']
         normed, root, scale = normalize(poses)
     except (InputError, FileNotFoundError, ValueError, KeyError) as e:
         print(f"skipping {name}: {e}")
@@ -75,6 +78,7 @@ for name in progress(names, desc='cutting', unit='dance', disable=len(names) < 4
         continue
     pose_files[name] = poses
     dances[name] = dict(normed=normed, root=root, scale=scale, fps=fps, bounds=bounds,
+                        beat_s=median_beat_s([] if beat_times_s is None else beat_times_s),
                         split=meta['clips'][name].get('split', 'train'))
 
 train = [n for n in dances if dances[n]['split'] == 'train']
@@ -170,7 +174,8 @@ library = dict(normed=np.concatenate([dances[n]['clips'] for n in train]),
                labels=train_labels, dances=np.concatenate([[n] * len(dances[n]['labels']) for n in train]),
                bounds=np.concatenate([dances[n]['bounds'] for n in train]),
                styles=np.concatenate([[str(meta['clips'][n].get('label') or '')] * len(dances[n]['labels'])
-                                      for n in train]))
+                                      for n in train]),
+               beat_s=np.concatenate([[dances[n]['beat_s']] * len(dances[n]['labels']) for n in train]))
 moves_path = moves_file(dataset, dancer)
 save_moves(moves_path, centroids, {n: dict(labels=d['labels'], bounds=d['bounds'], split=d['split'])
                                    for n, d in dances.items()},

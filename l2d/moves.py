@@ -353,6 +353,32 @@ def style_votes(log_probs, counts, smoothing=0.5):
     return (np.exp(np.asarray(log_probs, dtype=np.float64)) @ style_given_move).sum(axis=0)
 
 
+def median_beat_s(beat_times_s):
+    """A song's beat period: the median interval between its beats (B,) seconds -> float seconds, nan with fewer
+    than 2 beats."""
+    beat_times_s = np.asarray(beat_times_s, dtype=np.float64)
+    return float(np.median(np.diff(beat_times_s))) if len(beat_times_s) >= 2 else float('nan')
+
+
+def tempo_weights(song_beat_s, clip_beat_s, clip_dances, clip_styles, style_names, width=0.05):
+    """How well a song's tempo fits each style: for each of `style_names`, the mean over its training dances of a
+    Gaussian kernel exp(-d^2 / 2 width^2) of d, the log ratio of the song's beat period to the dance's. Each dance
+    counts once (the clip arrays repeat it per clip); a kernel over dances rather than one Gaussian per style keeps
+    a style whose songs' beats were tracked at two tempi (Dance with Melody's waltzes: 87 and 170 per minute).
+    song_beat_s: seconds (`median_beat_s`); clip_beat_s (M,) seconds, nan where unknown; clip_dances, clip_styles:
+    (M,) names -> (S,) float64 in [0, 1]; all 0 when the song's tempo is unknown."""
+    clip_beat_s = np.asarray(clip_beat_s, dtype=np.float64)
+    if not np.isfinite(song_beat_s) or song_beat_s <= 0:
+        return np.zeros(len(style_names))
+    _, first = np.unique(np.asarray(clip_dances), return_index=True)
+    beat_s, styles = clip_beat_s[first], np.asarray(clip_styles)[first]
+    known = np.isfinite(beat_s) & (beat_s > 0)
+    kernel = np.zeros(len(beat_s))
+    kernel[known] = np.exp(-0.5 * (np.log(song_beat_s / beat_s[known]) / width) ** 2)
+    return np.array([kernel[(styles == s) & known].mean() if ((styles == s) & known).any() else 0.0
+                     for s in style_names])
+
+
 def human_moves_at(times_s, movements, durations_beats, beat_s):
     """The human move label at each time of a dance labelled as consecutive movements lasting whole beats.
 
@@ -373,7 +399,7 @@ def moves_file(dataset, dancer='dancer'):
 
 
 CLIP_KEYS = ('normed', 'root_paths', 'labels', 'dances', 'bounds')
-OPTIONAL_CLIP_KEYS = ('styles',)  # absent from a vocabulary made before cluster.py kept them
+OPTIONAL_CLIP_KEYS = ('styles', 'beat_s')  # absent from a vocabulary made before cluster.py kept them
 
 
 def save_moves(path, centroids, dances, settings, clips=None, **extra):
@@ -383,7 +409,8 @@ def save_moves(path, centroids, dances, settings, clips=None, **extra):
     'bounds': (N, 2) int frames, 'split': str}}; settings: dict stored as JSON; clips: None, or the library of real
     training clips a dancer draws moves with, {'normed': (M, F, 15, 2) torso lengths, 'root_paths': (M, F + 1, 2)
     torso lengths (l2d.moves.cut_root_paths), 'labels': (M,) moves, 'dances': (M,) dance names, 'bounds': (M, 2)
-    frames in their dance, optionally 'styles': (M,) the style / dance type of each clip's dance, '' if unknown};
+    frames in their dance, optionally 'styles': (M,) the style / dance type of each clip's dance, '' if unknown, and
+    'beat_s': (M,) the beat period of each clip's song in seconds (`median_beat_s`), nan if unknown};
     extra: further arrays or scalars (fps, unit, clip_s, beats_per_clip, typical_root,
     typical_scale, inertia, ...)."""
     from .io import save_npz
@@ -420,8 +447,10 @@ def load_moves(path):
     d['settings'] = json.loads(str(d['settings']))
     d['clips'] = ({k: d.pop('clip_' + k) for k in CLIP_KEYS} if all('clip_' + k in d for k in CLIP_KEYS) else None)
     if d['clips'] is not None:
-        d['clips'].update({k: d.pop('clip_' + k).astype(str) for k in OPTIONAL_CLIP_KEYS if 'clip_' + k in d})
-        d['clips']['dances'] = d['clips']['dances'].astype(str)
+        d['clips'].update({k: d.pop('clip_' + k) for k in OPTIONAL_CLIP_KEYS if 'clip_' + k in d})
+        for k in ('dances', 'styles'):
+            if k in d['clips']:
+                d['clips'][k] = d['clips'][k].astype(str)
     for k, v in d.items():
         if isinstance(v, np.ndarray) and v.ndim == 0:
             d[k] = v.item()

@@ -68,9 +68,11 @@ class MoveDancer:
     the smallest pose and velocity jumps at the joins, never one clip twice in a row, among at most `max_candidates`
     clips of each move (a seeded sample). `other_moves` > 0 also offers the clips of the model's next likeliest
     moves at each slot, at a cost of -log p(move), so the search may swap a move for one that joins better.
-    clips='centroids' draws each move with its k-means centroid, on the spot. Real clips join with 0.4-s blends and
-    half the time warp (ease 0.5): with 0.25 s and ease 1 their joins jerked at 1.8x the real dances' jerk on Dance
-    with Melody, at 0.4 s and 0.5 at 1.05x, still on the beat (settings chosen on that dataset's test split).
+    clips='centroids' draws each move with its k-means centroid, on the spot. Real clips join with 0.25-s blends and
+    half the time warp (ease 0.5). Blends and the softening around them damp the arms' accelerations: on held-out
+    training dances (3 seeds each), 0.4-s blends gave Div_k 0.72x real on Dance with Melody (demo 0.87x) and FID_k
+    13.7 (demo 11.7); 0.25 s gives 0.82x (demo 0.96x), FID_k 11.6 (demo 9.0) and BAS 0.28 against 0.26, with jerk
+    1.13x real against 0.90x (0.15 s: 1.40x, over the 1.3x target; ease 1 with 0.25 s had jerked at 1.8x).
 
     A real dancer keeps one style (dance type) for a whole song: with keep_style, real clips come only from training
     dances of `style`, or, when '', of the style the model's moves vote for (l2d.moves.style_votes); a slot whose
@@ -81,8 +83,10 @@ class MoveDancer:
     before it is folded onto the floor (l2d.moves.centre_travel): started in the middle, a dancer travelling one way
     turned back at the first edge (held-out Dance with Melody dances: floor width 0.81x real -> 1.03x; a travelling
     heading in the clip search, tried on top, moved it to 1.12x and was dropped)."""
-    OPTIONS = dict(temperature=1.0, top_k=5, blend_s=0.4, ease=0.5, clips='real', other_moves=0, join_weight=1.0,
-                   max_candidates=64, style='', keep_style=True, min_style_candidates=1, centre_travel=True)
+    OPTIONS = dict(temperature=1.0, top_k=5, blend_s=0.25, ease=0.5, clips='real', other_moves=0, join_weight=1.0,
+                   max_candidates=64, style='', keep_style=True, min_style_candidates=1, centre_travel=True,
+                   tempo_width=0.05)
+    TEMPO_FLOOR = 0.01
 
     def __init__(self, dataset, name='dancer', device='auto', options=None):
         from models.dancer import Dancer
@@ -134,16 +138,23 @@ class MoveDancer:
             raise InputError(f"song too short for one move ({n_frames / self.fps:.2f} s)")
         return cover_song(bounds, n_frames, max(1, int(round(float(v['median_clip_s']) * self.fps / 2))))
 
-    def song_style(self, log_probs):
+    def song_style(self, log_probs, beat_times_s):
         """The style asked for, or the one the model's move probabilities log_probs (N, K) along the dance's moves
-        point to (l2d.moves.style_votes); '' when the library knows no styles. (The probabilities along the greedy
-        moves named the style of all 12 demo validation dances, against 11 of 12 along the sampled moves, but a
-        second pass of the model halves the dancer's speed.)"""
-        from l2d.moves import move_style_counts, style_votes
+        point to (l2d.moves.style_votes), each style's share of the votes weighted by how well the song's tempo
+        (beat_times_s (B,) seconds) fits its training songs' (l2d.moves.tempo_weights, plus TEMPO_FLOOR so that a
+        tempo no style knows leaves the votes to decide); '' when the library knows no styles. The votes alone took
+        the held-out cha-cha of Dance with Melody for a rumba (6 of 7 songs right, demo 11 of 12); with the tempo
+        every held-out song of both was named right, for kernel widths 0.03 to 0.1."""
+        from l2d.moves import median_beat_s, move_style_counts, style_votes, tempo_weights
         if self.options['style'] or not self.styles:
             return self.options['style']
         counts = move_style_counts(self.library['labels'], self.library['styles'], self.n_moves, self.styles)
-        return self.styles[int(np.argmax(style_votes(log_probs, counts)))]
+        votes = style_votes(log_probs, counts)
+        if self.options['tempo_width'] > 0 and 'beat_s' in self.library:
+            votes = votes / votes.sum() * (self.TEMPO_FLOOR + tempo_weights(
+                median_beat_s(beat_times_s), self.library['beat_s'], self.library['dances'], self.library['styles'],
+                self.styles, float(self.options['tempo_width'])))
+        return self.styles[int(np.argmax(votes))]
 
     def windows(self, music, bounds):
         """The standardised music window of each clip -> (N, R, F) tensor on the model's device."""
@@ -171,7 +182,7 @@ class MoveDancer:
                         root_tl=np.zeros((n_frames, 2), np.float32), moves=moves, bounds=bounds)
         move_order = [np.array([m] + [a for a in np.argsort(-p) if a != m], dtype=int)
                       for m, p in zip(moves, log_probs)]
-        style = self.song_style(log_probs) if o['keep_style'] else ''
+        style = self.song_style(log_probs, music['beat_times_s']) if o['keep_style'] else ''
         allowed = (np.asarray(self.library['styles']) == style) if style else None
         chosen = draw_real_clips(self.library, self.members, move_order, 1 + int(o['other_moves']), log_probs,
                                  bounds, n_frames, blend_frames, o['ease'], o['join_weight'],

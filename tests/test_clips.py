@@ -7,7 +7,8 @@ import torch
 from conftest import module_roots, run_script
 from l2d.io import InputError, data_dir, load_poses, out_dir, save_poses
 from l2d.moves import (centre_travel, choose_clips, cover_song, cut_root_paths, join_clips, join_real_clips,
-                       load_moves, move_style_counts, resample_path, resample_time, style_votes)
+                       load_moves, median_beat_s, move_style_counts, resample_path, resample_time, style_votes,
+                       tempo_weights)
 from test_cluster import FPS, STANDING, write_dataset
 
 WALK_PX = 2.0  # the tiny dataset's dancers drift this far right every frame: 0.6 torso lengths/s (torso 100 px)
@@ -111,6 +112,19 @@ def test_style_of_a_song_from_its_move_probabilities():
     assert np.argmax(style_votes(np.log(np.array([[0.45, 0.45, 0.1]] * 8)), counts)) == 0
 
 
+def test_tempo_weights_fit_a_song_to_the_styles_danced_at_its_tempo():
+    assert median_beat_s([0.0, 0.5, 1.0, 1.6]) == pytest.approx(0.5) and np.isnan(median_beat_s([1.0]))
+    # Style a's two dances were tracked at 87 and 170 beats a minute (a waltz's two tempi), style b's at 125; each
+    # dance counts once however many clips it has.
+    beat_s = 60 / np.array([87.0] * 5 + [170.0] + [125.0] * 2 + [np.nan])
+    dances = np.array(['a1'] * 5 + ['a2', 'b1', 'b1', 'c1'])
+    styles = np.array(['a'] * 6 + ['b', 'b', 'c'])
+    weights = tempo_weights(60 / 170.0, beat_s, dances, styles, ['a', 'b', 'c'])
+    assert weights[0] == pytest.approx(0.5) and weights[1] < 1e-6 and weights[2] == 0
+    assert np.argmax(tempo_weights(60 / 124.0, beat_s, dances, styles, ['a', 'b', 'c'])) == 1
+    assert np.all(tempo_weights(float('nan'), beat_s, dances, styles, ['a', 'b', 'c']) == 0)
+
+
 # ---- the dancers on a tiny dataset whose dancers travel -----------------------------------------------------------
 
 @pytest.fixture(scope='module')
@@ -152,7 +166,8 @@ def test_cluster_keeps_the_training_clips_and_their_travel(travelling):
     assert set(library['dances']) == set(train)
     assert library['normed'].shape[1:] == moves['centroids'].shape[1:]
     assert library['root_paths'].shape == (len(library['labels']), moves['clip_frames'] + 1, 2)
-    assert set(library['styles']) == {'tempo0', 'tempo1'}  # each clip knows its dance's style
+    assert set(library['styles']) == {'tempo0', 'tempo1'}  # each clip knows its dance's style and tempo
+    assert np.allclose(60 / library['beat_s'][library['styles'] == 'tempo1'], 125, rtol=0.05)
     first = library['dances'] == train[0]
     assert np.array_equal(library['labels'][first], moves['dances'][train[0]]['labels'])
     # Each clip's root path is the drift over its frames, in torso lengths (100 px).
@@ -194,6 +209,11 @@ def test_move_dancer_dances_real_clips_that_travel(travelling):
     with module_roots(travelling):
         asked = load('tiny', 'dancer', 'cpu', dict(style='tempo1')).generate(music, n_frames, seed=3)
         assert asked['style'] == 'tempo1' and set(library['styles'][asked['clips']]) == {'tempo1'}
+        # A song's tempo names the style danced at it (tempo0's songs are at 100 beats a minute, tempo1's at 125).
+        default = load('tiny', 'dancer', 'cpu')
+        for bpm, style in ((100, 'tempo0'), (125, 'tempo1')):
+            song, frames = tiny_music(bpm=bpm)
+            assert default.generate(song, frames, seed=5)['style'] == style
         with pytest.raises(InputError, match="unknown style 'salsa'"):
             load('tiny', 'dancer', 'cpu', dict(style='salsa'))
     # The centroid renderer is still there, standing on the spot.
