@@ -85,7 +85,7 @@ class MoveDancer:
     heading in the clip search, tried on top, moved it to 1.12x and was dropped)."""
     OPTIONS = dict(temperature=1.0, top_k=5, blend_s=0.25, ease=0.5, clips='real', other_moves=0, join_weight=1.0,
                    max_candidates=64, style='', keep_style=True, min_style_candidates=1, centre_travel=True,
-                   tempo_width=0.05, switch_cost=0.0)
+                   tempo_width=0.05)
     TEMPO_FLOOR = 0.01
 
     def __init__(self, dataset, name='dancer', device='auto', options=None):
@@ -187,7 +187,7 @@ class MoveDancer:
         chosen = draw_real_clips(self.library, self.members, move_order, 1 + int(o['other_moves']), log_probs,
                                  bounds, n_frames, blend_frames, o['ease'], o['join_weight'],
                                  int(o['max_candidates']), np.random.default_rng(seed), allowed,
-                                 int(o['min_style_candidates']), float(o['switch_cost']))
+                                 int(o['min_style_candidates']))
         if o['centre_travel']:
             chosen['root_tl'] = centre_travel(chosen['root_tl'])
         return dict(chosen, poses=place(chosen['normed'], chosen['root_tl'], self.placement), bounds=bounds,
@@ -216,7 +216,7 @@ def members_of_moves(library, centroids, n_stand_in=8):
 
 
 def draw_real_clips(library, members, move_order, n_offered, log_probs, bounds, n_frames, blend_frames, ease,
-                    join_weight, max_candidates, rng, allowed=None, min_candidates=1, switch_cost=0.0):
+                    join_weight, max_candidates, rng, allowed=None, min_candidates=1):
     """Draw each slot's move with a real clip of the library, picked jointly (l2d.moves.choose_clips) among the
     clips of the first `n_offered` moves of the slot's `move_order` (list of N int arrays: the chosen move, then
     the others, likeliest first), each move's clips a seeded sample of at most `max_candidates`, at a cost of
@@ -240,8 +240,7 @@ def draw_real_clips(library, members, move_order, n_offered, log_probs, bounds, 
     clip_frames = library['normed'].shape[1]
     speeds = clip_frames / np.maximum(np.diff(bounds, axis=1)[:, 0], 1) * (1 - ease)
     chosen = choose_clips(candidates, unary, library['normed'], library['root_paths'], speeds, blend_frames,
-                          join_weight, clip_dances=np.unique(library['dances'], return_inverse=True)[1],
-                          switch_cost=switch_cost)
+                          join_weight)
     normed, root_tl = join_real_clips(library['normed'][chosen], library['root_paths'][chosen], bounds, n_frames,
                                       blend_frames, ease)
     return dict(normed=normed, root_tl=root_tl, moves=np.asarray(library['labels'])[chosen], clips=chosen)
