@@ -42,12 +42,13 @@ def root_track(poses):
     return ((root - root[0]) / scale).astype(np.float32)
 
 
-def placement(pose_arrays):
+def placement(pose_arrays, floor_quantile=0.5):
     """Where and how big generated dancers are drawn, from real dances' pixel poses (a list of (T, 15, 2)).
 
     Returns a dict of plain floats/lists (it is stored in checkpoints and JSON): origin (2,) pixels, the median
     MidHip over all frames (the middle of the floor); scale, the median torso length in pixels; floor_tl (2,) the
-    median over dances of the root's range in x and y in torso lengths (the floor one dancer covers); max_bone_tl
+    `floor_quantile` over dances of the root's range in x and y in torso lengths (the floor one dancer covers; the
+    median by default; a dancer folded into it covers less than all of it, see cluster.py); max_bone_tl
     (14,) the longest each bone (l2d.skeleton.BONES) is in any frame, in the frame's dance's torso lengths."""
     arrays = [np.asarray(p, dtype=np.float32) for p in pose_arrays if len(p)]
     if not arrays:
@@ -55,7 +56,8 @@ def placement(pose_arrays):
     tracks = [root_track(p) for p in arrays]
     return dict(origin=np.median(np.concatenate([p[:, MIDHIP] for p in arrays]), axis=0).astype(float).tolist(),
                 scale=float(np.median([torso_length(p) for p in arrays])),
-                floor_tl=np.median([t.max(0) - t.min(0) for t in tracks], axis=0).astype(float).tolist(),
+                floor_tl=np.quantile([t.max(0) - t.min(0) for t in tracks], floor_quantile, axis=0).astype(float)
+                .tolist(),
                 max_bone_tl=np.max([bone_lengths(normalize(p)[0]).max(0) for p in arrays], axis=0).astype(float)
                 .tolist())
 

@@ -112,6 +112,15 @@ def test_style_of_a_song_from_its_move_probabilities():
     assert np.argmax(style_votes(np.log(np.array([[0.45, 0.45, 0.1]] * 8)), counts)) == 0
 
 
+def test_floor_is_a_quantile_of_the_training_dances_travel():
+    from l2d.norm import placement
+    # Three dancers walking right 1, 2 and 4 torso lengths (100 px) over 11 frames.
+    dances = [STANDING[None] * 100 + np.stack([np.linspace(0, 100 * w, 11), np.zeros(11)], 1)[:, None]
+              for w in (1, 2, 4)]
+    assert placement(dances)['floor_tl'][0] == pytest.approx(2)
+    assert placement(dances, 0.75)['floor_tl'][0] == pytest.approx(3)
+
+
 def test_tempo_weights_fit_a_song_to_the_styles_danced_at_its_tempo():
     assert median_beat_s([0.0, 0.5, 1.0, 1.6]) == pytest.approx(0.5) and np.isnan(median_beat_s([1.0]))
     # Style a's two dances were tracked at 87 and 170 beats a minute (a waltz's two tempi), style b's at 125; each
