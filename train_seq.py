@@ -34,14 +34,15 @@ from l2d.config import configure
 from l2d.io import (AUDIO_EXTENSIONS, InputError, atomic_path, data_dir, find_media, load_meta, load_poses, out_dir,
                     split_clips)
 from l2d.audio import load_music
-from l2d.metrics import MOTION_BEAT_SIGMA_S
+from l2d.metrics import FWHM_PER_SIGMA, KINETIC_SMOOTH_S, MOTION_BEAT_SIGMA_S
 from l2d.norm import normalize, place, placement
 from l2d.plots import save_loss_plot
 from l2d.processes import start_processes
 from l2d.progress import progress
 from l2d.skeleton import MIDHIP, NUM_JOINTS, mirror
 from models.gan import (PoseGenerator, SeqCritic, SeqGenerator, StyleClassifier, beat_phase, beat_speed_score,
-                        generate_dance, motion_levels, motion_statistics, music_inputs, sample_latents)
+                        generate_dance, kinetic_statistics, motion_levels, motion_statistics, music_inputs,
+                        sample_latents)
 
 dataset = 'demo'
 pose_ckpt = ''            # the pose GAN's checkpoint ('' = out/<dataset>/gan_pose/ckpt.pt)
@@ -66,6 +67,9 @@ mismatch_tempo = 0.1      # the other songs' music comes from songs whose beat p
 latent_weight = 1.0       # keep the latents the walk visits spread over the sphere as the pose GAN's inputs were
                           # (mean 0, second moment I), so its poses are as varied as the real ones; without it the walk
                           # settles where the pose generator draws frontal, outstretched bodies
+kinetic_weight = 0.0      # match the real dances' per-joint horizontal and vertical kinetic energy and acceleration of
+                          # the whole motion (models.gan.kinetic_statistics, log ratio squared), what FID_k compares:
+                          # matching the speed of each joint alone let the demo's walk swing its arms sideways
 motion_weight = 3.0       # match the real dances' per-joint speed, size of moves and root speed (log ratio squared):
                           # the critic alone lets the walk settle for small moves
 acceleration_weight = 3.0  # match the real dances' per-joint and root change of step from frame to frame (log ratio
@@ -177,6 +181,7 @@ style_t = torch.tensor([styles.index(label) if style_on else 0 for label in labe
 span = seq_len * rollout  # frames per training sequence
 n_starts = np.array([len(d) - span + 1 for d in dances])
 beat_sigma_frames = MOTION_BEAT_SIGMA_S * fps
+kinetic_sigma_frames = KINETIC_SMOOTH_S / FWHM_PER_SIGMA * fps
 if master:
     print(f"{len(dances)} training dances ({int(sum(len(d) for d in dances))} frames)"
           + (f", styles {styles}" if style_on else ""))
@@ -221,7 +226,8 @@ def whole_windows(tensors):
 
 real_windows, real_root_windows = whole_windows(dance_t), whole_windows(root_t)
 critic.set_motion_stats(real_windows, real_root_windows)
-real_motion = motion_statistics(real_windows)
+real_motion = motion_statistics(real_windows).mean(0)
+real_kinetic = kinetic_statistics(real_windows, real_root_windows, kinetic_sigma_frames).mean(0)
 real_root_speed = real_root_windows.norm(dim=-1).mean()
 real_root_change = (real_root_windows[:, 1:] - real_root_windows[:, :-1]).norm(dim=-1).mean()
 real_level_spread = window_levels(real_windows, real_root_windows).std(0)
@@ -393,10 +399,14 @@ while step < max_steps:
                                            + (second_moment - torch.eye(z_dim, device=device)).pow(2).sum()) / z_dim
     # Window by window: one lively window (the walk leaving its random start) must not excuse still ones after it.
     # motion_ratio: (rollout, 3, 15) log(generated / real) of motion_statistics' rows STEP, SIZE, CHANGE per joint.
-    motion_ratio = torch.stack([motion_statistics(w).clamp_min(1e-3).log() - real_motion.clamp_min(1e-3).log()
-                                for w in per_window(fake)])
+    motion_ratio = torch.stack([motion_statistics(w).mean(0).clamp_min(1e-3).log()
+                                - real_motion.clamp_min(1e-3).log() for w in per_window(fake)])
     root_ratio = torch.stack([w.norm(dim=-1).mean().clamp_min(1e-5).log() - real_root_speed.clamp_min(1e-5).log()
                               for w in per_window(fake_root)])
+    if kinetic_weight:
+        fake_kinetic = kinetic_statistics(windows(fake), windows(fake_root), kinetic_sigma_frames).mean(0)
+        kinetic_ratio = fake_kinetic.clamp_min(1e-8).log() - real_kinetic.clamp_min(1e-8).log()
+        loss_g = loss_g + kinetic_weight * kinetic_ratio.pow(2).mean()
     if motion_weight:
         loss_g = loss_g + motion_weight * (motion_ratio[:, [STEP, SIZE]].pow(2).mean() + root_ratio.pow(2).mean())
     if acceleration_weight:

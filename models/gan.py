@@ -252,24 +252,45 @@ def motion_channels(poses, root_velocity):
 
 
 def motion_statistics(poses):
-    """How much a batch of dances moves, per joint: poses (B, T, 15, 2) -> (3, 15) in torso lengths: the mean
-    frame-to-frame step, the mean distance from the window's own mean position (the size of the moves), and the mean
-    change of step from one frame to the next (second difference: how abruptly the joint speeds up and slows down)."""
+    """How much each dance of a batch moves, per joint: poses (B, T, 15, 2) -> (B, 3, 15) in torso lengths: the
+    mean frame-to-frame step, the mean distance from the dance's own mean position (the size of the moves), and the
+    mean change of step from one frame to the next (second difference: how abruptly the joint speeds up and slows
+    down). The mean over the batch (dim 0) is the batch's figure, as every dance has T frames."""
     velocity = poses[:, 1:] - poses[:, :-1]
-    step = velocity.norm(dim=-1).mean((0, 1))
-    spread = (poses - poses.mean(1, keepdim=True)).norm(dim=-1).mean((0, 1))
-    change = (velocity[:, 1:] - velocity[:, :-1]).norm(dim=-1).mean((0, 1))
-    return torch.stack([step, spread, change])
+    step = velocity.norm(dim=-1).mean(1)
+    spread = (poses - poses.mean(1, keepdim=True)).norm(dim=-1).mean(1)
+    change = (velocity[:, 1:] - velocity[:, :-1]).norm(dim=-1).mean(1)
+    return torch.stack([step, spread, change], 1)
+
+
+def smooth_time(x, sigma_frames):
+    """x (B, T, ...) smoothed along T with a Gaussian of sigma_frames (edges replicated) -> same shape."""
+    radius = max(1, int(3 * sigma_frames))
+    offsets = torch.arange(-radius, radius + 1, dtype=x.dtype, device=x.device)
+    kernel = torch.exp(-offsets ** 2 / (2 * sigma_frames ** 2))
+    rows = x.reshape(len(x), x.shape[1], -1).transpose(1, 2).reshape(-1, 1, x.shape[1])
+    smooth = F.conv1d(F.pad(rows, (radius, radius), mode='replicate'), (kernel / kernel.sum())[None, None])
+    return smooth.reshape(len(x), -1, x.shape[1]).transpose(1, 2).reshape(x.shape)
+
+
+def kinetic_statistics(poses, root_velocity, sigma_frames):
+    """The per-frame counterparts of l2d.metrics.kinetic_features (what FID_k compares) for each dance of a batch:
+    poses (B, T, 15, 2) MidHip-centred, root_velocity (B, T, 2) torso lengths per frame, sigma_frames: the Gaussian
+    smoothing in time before differences (as kinetic_features' smooth_s) -> (B, 3, 15): the mean squared horizontal
+    and vertical velocity of each joint of the whole motion (root included; torso lengths^2 per frame^2) and its
+    mean acceleration magnitude (torso lengths per frame^2)."""
+    whole = smooth_time(poses + root_velocity.cumsum(1)[:, :, None], sigma_frames)
+    velocity = whole[:, 1:] - whole[:, :-1]
+    acceleration = (velocity[:, 1:] - velocity[:, :-1]).norm(dim=-1).mean(1)
+    return torch.stack([velocity[..., 0].pow(2).mean(1), velocity[..., 1].pow(2).mean(1), acceleration], 1)
 
 
 def motion_levels(poses):
     """How lively each dance of a batch is: poses (B, T, 15, 2) -> (B, 2): log of the mean frame-to-frame step and
-    log of the mean distance from the dance's mean position, each averaged over the joints (torso lengths, floored
-    at 1e-4 before the log). Real dances vary these from window to window; their spread over a batch is what a
-    dancer that does the same thing all song long lacks."""
-    step = (poses[:, 1:] - poses[:, :-1]).norm(dim=-1).mean((1, 2))
-    spread = (poses - poses.mean(1, keepdim=True)).norm(dim=-1).mean((1, 2))
-    return torch.stack([step, spread], 1).clamp_min(1e-4).log()
+    log of the size of moves (``motion_statistics``' first two rows), each averaged over the joints (torso lengths,
+    floored at 1e-4 before the log). Real dances vary these from window to window; their spread over a batch is what
+    a dancer that does the same thing all song long lacks."""
+    return motion_statistics(poses)[:, :2].mean(2).clamp_min(1e-4).log()
 
 
 def beat_speed_score(poses, beat_cos, sigma_frames):
@@ -280,11 +301,7 @@ def beat_speed_score(poses, beat_cos, sigma_frames):
     and stands still on them, +1 the other way round, 0 when the speed does not follow the beat."""
     speed = (poses[:, 1:] - poses[:, :-1]).norm(dim=-1).mean(-1)
     speed = torch.cat([speed[:, :1], speed], 1)  # speed[t]: the step into frame t
-    radius = max(1, int(3 * sigma_frames))
-    offsets = torch.arange(-radius, radius + 1, dtype=poses.dtype, device=poses.device)
-    kernel = torch.exp(-offsets ** 2 / (2 * sigma_frames ** 2))
-    smooth = F.conv1d(F.pad(speed[:, None], (radius, radius), mode='replicate'), (kernel / kernel.sum())[None, None])
-    smooth = smooth[:, 0]
+    smooth = smooth_time(speed, sigma_frames)
     return (smooth * beat_cos).sum(1) / smooth.sum(1).clamp_min(1e-6)
 
 

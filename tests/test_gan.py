@@ -308,9 +308,10 @@ def test_motion_statistics_of_a_swinging_wrist():
     angle = np.linspace(0, 2 * np.pi, frames, endpoint=False)
     poses = np.zeros((2, frames, 15, 2))
     poses[:, :, J['RWrist']] = 0.5 * np.stack([np.cos(angle), np.sin(angle)], 1)
-    stats = motion_statistics(torch.from_numpy(poses)).numpy()
+    per_dance = motion_statistics(torch.from_numpy(poses)).numpy()
+    assert per_dance.shape == (2, 3, 15) and np.all(per_dance[0] == per_dance[1])
+    stats = per_dance[0]
     chord = 2 * 0.5 * np.sin(np.pi / frames)
-    assert stats.shape == (3, 15)
     assert stats[0, J['RWrist']] == pytest.approx(chord, rel=1e-6)
     assert stats[1, J['RWrist']] == pytest.approx(0.5, rel=1e-6)
     assert stats[2, J['RWrist']] == pytest.approx(2 * chord * np.sin(np.pi / frames), rel=1e-6)
@@ -338,3 +339,26 @@ def test_fast_walk_is_the_walk():
     assert latents[0].std(0).mean() > 0.1  # the walk moves
     assert torch.allclose(fast_latents, latents[0], atol=1e-5) and torch.allclose(fast_root, root_velocity[0],
                                                                                    atol=1e-5)
+
+
+def test_kinetic_statistics_split_axes_and_add_the_root():
+    """A body gliding right at 0.01 torso lengths a frame while its right wrist bobs up and down: every joint gets
+    the glide's horizontal energy, only the wrist a vertical one (that of its smoothed sine), and the smoothing
+    leaves a steady glide almost without acceleration (only at the window's ends)."""
+    import torch
+    from models.gan import kinetic_statistics
+    frames, period, sigma = 300, 30, 1.0
+    t = np.arange(frames)
+    poses = np.zeros((1, frames, 15, 2))
+    poses[0, :, J['RWrist'], 1] = 0.1 * np.sin(2 * np.pi * t / period)
+    root_velocity = np.tile([0.01, 0.0], (1, frames, 1))
+    stats = kinetic_statistics(torch.from_numpy(poses), torch.from_numpy(root_velocity), sigma)[0].numpy()
+    assert stats.shape == (3, 15)
+    assert stats[0] == pytest.approx(np.full(15, 1e-4), rel=0.03)
+    omega = 2 * np.pi / period
+    bob = 0.5 * (0.1 * omega * np.exp(-(omega * sigma) ** 2 / 2)) ** 2
+    assert stats[1, J['RWrist']] == pytest.approx(bob, rel=0.03)
+    assert np.all(np.delete(stats[1], J['RWrist']) == 0)
+    swing = 0.1 * omega ** 2 * np.exp(-(omega * sigma) ** 2 / 2) * 2 / np.pi  # mean |second difference| of the sine
+    assert stats[2, J['RWrist']] == pytest.approx(swing, rel=0.05)
+    assert np.all(np.delete(stats[2], J['RWrist']) < 0.01 * swing)
