@@ -62,6 +62,7 @@ lr_decay_steps = 0        # the learning rate decays along a cosine to lr_floor 
 lr_floor = 0.05
 velocity_weight = 1.0     # weight of the frame-to-frame difference loss
 root_weight = 1.0         # weight of the root velocity's two channels against a pose channel's, in both losses
+pose_in_torso_lengths = False  # pose losses in torso lengths (channels weighed by variance), not in std units
 commitment_weight = 0.02  # weight of the encoder's pull towards its code
 ema_decay = 0.99          # codebook EMA decay
 dead_below = 0.1          # a code whose EMA count per batch falls below this is re-seeded from the batch
@@ -178,6 +179,9 @@ def book_perplexity(codes):
 
 # ---- training ---------------------------------------------------------------------------------------------------
 channel_weight = torch.ones(len(mean), device=device)
+if pose_in_torso_lengths:
+    pose_variance = torch.from_numpy(std[:-2] ** 2).to(device)
+    channel_weight[:-2] = pose_variance / pose_variance.mean()
 channel_weight[-2:] = root_weight
 channel_weight *= len(mean) / channel_weight.sum()  # the same total weight as an unweighted mean
 model.train()

@@ -17,8 +17,9 @@ from models.tokens import (EMAQuantizer, MotionVQVAE, MusicGPT, beat_phase, gpt_
                            snap_to_beats, token_music, with_neighbours)
 from test_cluster import FPS, STANDING, write_dataset
 
-VQVAE = ('--dataset=tiny', '--hidden=32', '--code_dim=16', '--n_codes=32', '--window_frames=32', '--batch_size=8',
-         '--log_every=5', '--ckpt_every=10', '--picture_codes=4')
+VQVAE = ('--dataset=tiny', '--hidden=32', '--code_dim=16', '--n_codes=32', '--n_books=2', '--residual=True',
+         '--pose_in_torso_lengths=True', '--window_frames=32', '--batch_size=8', '--log_every=5', '--ckpt_every=10',
+         '--picture_codes=4')
 GPT = ('--dataset=tiny', '--n_embd=32', '--n_layer=1', '--n_head=2', '--block_size=16', '--batch_size=8',
        '--log_every=5', '--ckpt_every=10')
 STEPS = 20
