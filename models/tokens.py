@@ -3,8 +3,9 @@
 A dance is a sequence of motion frames of MOTION_CHANNELS numbers: the MidHip-centred pose in torso lengths
 (l2d.norm.normalize, 15 x 2) and the root's velocity in torso lengths per frame (the normalised root track,
 l2d.norm.root_track, differenced), so that a dancer can travel. `MotionVQVAE` compresses every `2**downsample`
-frames into one token of a learned codebook (EMA updates, dead codes re-seeded from the batch); `MusicGPT` writes the
-next token from the tokens so far, the music of the token grid and the style. `sample_tokens` dances to a song of
+frames into one token: a code from each of one or more learned codebooks, side by side (product) or in series
+(residual VQ), with EMA updates and dead codes re-seeded from the batch; `MusicGPT` writes the next token, code by
+code, from the tokens so far, the music of the token grid and the style. `sample_tokens` dances to a song of
 any length with a sliding context; `MotionVQVAE.decode` turns the tokens back into frames, and `snap_to_beats`
 warps the decoded dance's time a little so that its kinematic beats land on the song's beats (measured on the demo's
 test songs: BAS 0.42 against an off-beat null of 0.08 without it, 0.62 with it; on Dance with Melody 0.14 against
