@@ -259,7 +259,7 @@ class RandomMoves:
     """The floor of every music score: the move classifier's vocabulary (data/<dataset>/moves.npz) drawn uniformly,
     with no music, on the steady beat grid eval.py uses for a song without beats, joined as MoveDancer joins: with
     clips='real' each move is a random real clip of it (and its root path), with 'centroids' its centroid."""
-    OPTIONS = dict(blend_s=0.4, ease=0.5, clips='real')
+    OPTIONS = dict(blend_s=0.25, ease=0.5, clips='real')
 
     def __init__(self, dataset, name='random_moves', device='auto', options=None):
         from l2d.moves import load_moves, moves_file
