@@ -8,8 +8,8 @@ learns, with teacher forcing, token i from the tokens before it, the music of to
 (meta.json's 'label'; with probability `style_dropout` the style is hidden, which keeps the model listening to the
 music rather than to the label alone, and is all it has on a dataset without labels). Training windows of
 `block_size` tokens start anywhere in a dance. When no style is asked for, the dancer takes the style of the training
-song that sounds most like the song (models.tokens.nearest_style over song descriptors: mean and spread of the token
-music features); its accuracy on the test songs is reported.
+song whose rhythm is most like the song's (models.tokens.nearest_style over models.tokens.song_descriptor: the metre
+read off the tempogram, and the beat period); its accuracy on the test songs is reported.
 
 Writes out/<dataset>/gpt/ckpt.pt (weights, optimiser, settings, model args, the music standardisation, the styles
 and training-song descriptors, the id of the VQ-VAE codebook it learnt) and reports the teacher-forced loss and
@@ -103,7 +103,7 @@ for split in dances:
             heard = token_music(music, len(tokens), frames_per_token)
             song = with_neighbours(heard, music_before, music_after)
             dances[split].append(dict(clip=clip, tokens=tokens, music=song, style=style,
-                                      descriptor=song_descriptor(heard)))
+                                      descriptor=song_descriptor(music)))
 if not dances['train']:
     raise SystemExit(f"error: no training dance with poses and music in {data_dir(dataset)}")
 train_music = np.concatenate([d['music'] for d in dances['train']])

@@ -354,11 +354,15 @@ class TokenDancer:
     `snap_beats` the decoded dance's kinematic beats are moved onto the song's beats by a small time warp
     (models.tokens.snap_to_beats). The decoded poses are smoothed in time over `smooth_s` seconds (full width at half
     maximum) first: the decoder's frames jolt where one token meets the next (Dance with Melody test songs: jerk
-    221 at 0, 65 at 0.1 s against the real dances' 111, FID_k 17.1 and 17.7, BAS 0.207 and 0.204)."""
-    OPTIONS = dict(temperature=1.0, top_k=5, style='', snap_beats=True, smooth_s=0.1)
+    221 at 0, 65 at 0.1 s against the real dances' 111, FID_k 17.1 and 17.7, BAS 0.207 and 0.204). With
+    centre_travel the root track is centred on its range before it is folded onto the floor, as the move classifier
+    does (l2d.moves.centre_travel; held-out Dance with Melody dances, two transformer seeds: floor width 7.44 and
+    8.51 -> 9.86 and 9.76 torso lengths, real 9.30). With no `style`, the style is the one of the training song of
+    the most similar rhythm (models.tokens.song_descriptor)."""
+    OPTIONS = dict(temperature=1.0, top_k=5, style='', snap_beats=True, smooth_s=0.1, centre_travel=True)
 
     def __init__(self, dataset, name='tokens', device='auto', options=None):
-        from models.tokens import MotionVQVAE, MusicGPT
+        from models.tokens import RHYTHM_BEATS, MotionVQVAE, MusicGPT
         self.options = {k: (options or {}).get(k, v) for k, v in self.OPTIONS.items()}
         self.device = torch_device(device)
         vqvae_path, gpt_path = out_dir(dataset, 'vqvae', 'ckpt.pt'), out_dir(dataset, 'gpt', 'ckpt.pt')
@@ -371,6 +375,9 @@ class TokenDancer:
         missing = {'codebook_id', 'styles', 'song_descriptors', 'music_mean'} - set(self.gpt)
         if missing:
             raise InputError(f"{gpt_path}: made by an older train_gpt.py (no {', '.join(sorted(missing))}); "
+                             f"rerun train_gpt.py")
+        if np.shape(self.gpt['song_descriptors'])[1:] != (len(RHYTHM_BEATS) + 1,):
+            raise InputError(f"{gpt_path}: made by an older train_gpt.py (song descriptors of another kind); "
                              f"rerun train_gpt.py")
         if self.gpt['codebook_id'] != self.vq['codebook_id']:
             raise InputError(f"{gpt_path} learnt the tokens of another VQ-VAE than {vqvae_path} (train_vqvae.py "
@@ -387,11 +394,13 @@ class TokenDancer:
         self.made_by = (f"{gpt_path} over {vqvae_path}: tokens of {self.vqvae.frames_per_token} frames from "
                         f"{codebooks}, style {style or 'picked from the music'}, "
                         f"temperature={self.options['temperature']}, top_k={self.options['top_k']}, "
-                        f"snap_beats={self.options['snap_beats']}, smooth_s={self.options['smooth_s']}")
+                        f"snap_beats={self.options['snap_beats']}, smooth_s={self.options['smooth_s']}, "
+                        f"centre_travel={self.options['centre_travel']}")
 
     def generate(self, music, n_frames, seed=0):
         import torch
         from l2d.metrics import smooth_in_time
+        from l2d.moves import centre_travel
         from models.tokens import (dance_frames, motion_from_features, nearest_style, sample_tokens, snap_to_beats,
                                    song_descriptor, token_music, with_neighbours)
         if len(music['beats']) < 1:
@@ -403,7 +412,7 @@ class TokenDancer:
         heard = torch.from_numpy(((heard - g['music_mean']) / g['music_std']).astype(np.float32)).to(self.device)
         style = self.style
         if style is None:
-            style = (nearest_style(song_descriptor(raw), g['song_descriptors'], g['song_styles'],
+            style = (nearest_style(song_descriptor(music), g['song_descriptors'], g['song_styles'],
                                    g['descriptor_mean'], g['descriptor_std']) if g['styles'] else 0)
         tokens = sample_tokens(self.net, heard, style, self.options['temperature'], self.options['top_k'], int(seed))
         normed, root_tl = motion_from_features(dance_frames(self.vqvae, tokens, self.vq['mean'], self.vq['std'],
@@ -412,6 +421,8 @@ class TokenDancer:
             normed = smooth_in_time(normed, self.fps, self.options['smooth_s']).astype(np.float32)
         if self.options['snap_beats']:
             normed, root_tl = snap_to_beats(normed, root_tl, self.fps, music['beat_times_s'])
+        if self.options['centre_travel']:
+            root_tl = centre_travel(root_tl)
         return dict(poses=place(normed, root_tl, self.placement), normed=normed, root_tl=root_tl, tokens=tokens)
 
 

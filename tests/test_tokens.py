@@ -12,9 +12,9 @@ from conftest import module_roots, run_script
 from l2d.io import data_dir, load_json, out_dir
 from l2d.metrics import beat_metrics
 from l2d.norm import root_track
-from models.tokens import (EMAQuantizer, MotionVQVAE, MusicGPT, beat_phase, gpt_weights, mirror_features,
+from models.tokens import (RHYTHM_BEATS, EMAQuantizer, MotionVQVAE, MusicGPT, beat_phase, gpt_weights, mirror_features,
                            motion_features, motion_from_features, nearest_style, positions_hidden, sample_tokens,
-                           snap_to_beats, token_music, with_neighbours)
+                           snap_to_beats, song_descriptor, token_music, with_neighbours)
 from test_cluster import FPS, STANDING, write_dataset
 
 VQVAE = ('--dataset=tiny', '--hidden=32', '--code_dim=16', '--n_codes=32', '--n_books=2', '--residual=True',
@@ -86,6 +86,22 @@ def test_snap_to_beats_moves_motion_onto_the_beats():
     after = beat_metrics(snapped, fps, beats)
     assert before < 0.3 and after['bas'] > 0.8 and after['bas_shifted'] < 0.3
     assert np.allclose(snap_to_beats(normed, root, fps, [])[0], normed)  # no beats: unchanged
+
+
+def test_song_descriptor_reads_the_metre_at_any_tempo():
+    def song(period_s, bar_beats, fps=25.0):
+        """A song whose onsets echo every bar of bar_beats beats, as a tempogram (T, 384) sees it."""
+        lags_s = np.arange(384) / fps
+        echo = np.cos(2 * np.pi * lags_s / (bar_beats * period_s)).clip(0) ** 8
+        return dict(tempogram=np.tile(echo, (50, 1)), beat_times_s=np.arange(20) * period_s, tempo_bpm=0.0, fps=fps)
+
+    waltz, slow_waltz, four = song(0.35, 3), song(0.7, 3), song(0.5, 4)
+    assert song_descriptor(waltz).shape == (len(RHYTHM_BEATS) + 1,)
+    assert np.allclose(song_descriptor(waltz)[:-1], song_descriptor(slow_waltz)[:-1], atol=0.1)
+    assert song_descriptor(slow_waltz)[-1] == pytest.approx(np.log(0.7))
+    at = {beats: i for i, beats in enumerate(RHYTHM_BEATS)}
+    assert song_descriptor(waltz)[at[3]] > 0.9 > 0.1 > song_descriptor(four)[at[3]]
+    assert song_descriptor(four)[at[4]] > 0.9 > 0.1 > song_descriptor(waltz)[at[4]]
 
 
 def test_nearest_style():
