@@ -40,9 +40,9 @@ from l2d.plots import save_loss_plot
 from l2d.processes import start_processes
 from l2d.progress import progress
 from l2d.skeleton import MIDHIP, NUM_JOINTS, mirror
-from models.gan import (MotionStyleClassifier, PoseGenerator, SeqCritic, SeqGenerator, StyleClassifier, beat_phase,
-                        beat_speed_score, generate_dance, kinetic_statistics, motion_channels, motion_levels,
-                        motion_statistics, music_inputs, sample_latents)
+from models.gan import (PoseGenerator, SeqCritic, SeqGenerator, StyleClassifier, beat_phase, beat_speed_score,
+                        generate_dance, kinetic_statistics, motion_levels, motion_statistics, music_inputs,
+                        sample_latents)
 
 dataset = 'demo'
 pose_ckpt = ''            # the pose GAN's checkpoint ('' = out/<dataset>/gan_pose/ckpt.pt)
@@ -55,8 +55,6 @@ hidden = 128              # GRU state size
 music_hidden = 32         # size of the music projection
 critic_hidden = 64
 use_style = True          # condition on the meta.json labels (and train a music -> style classifier)
-motion_style_weight = 0.0  # with styles: cross-entropy of a motion -> style classifier (trained on the real windows)
-                           # on the generated windows and the style they were asked for (after AC-GAN)
 style_dim = 8
 batch_size = 16           # global batch: split over torchrun processes
 max_steps = 600           # generator steps
@@ -104,8 +102,8 @@ settings = configure(globals())
 # networks, losses, optimisers) must be the one the checkpoint was trained with.
 RESUMABLE_CHANGES = ('max_steps', 'sample_every', 'sample_seconds', 'ckpt_every', 'log_every', 'resume', 'device',
                      'cpu_threads')
-LOSS_KEYS = ('loss_d', 'loss_g', 'real_vs_fake', 'real_vs_mismatch', 'style_loss', 'motion_style_loss', 'move_size',
-             'move_change', 'root_speed', 'beat_speed')
+LOSS_KEYS = ('loss_d', 'loss_g', 'real_vs_fake', 'real_vs_mismatch', 'style_loss', 'move_size', 'move_change',
+             'root_speed', 'beat_speed')
 STEP, SIZE, CHANGE = 0, 1, 2  # rows of models.gan.motion_statistics: mean step, size of moves, change of step
 
 # ---- processes and device ----------------------------------------------------------------------------------------
@@ -212,9 +210,6 @@ betas = (beta1, beta2)
 opt_g = torch.optim.Adam(seq_g.parameters(), lr=learning_rate, betas=betas)
 opt_d = torch.optim.Adam(critic.parameters(), lr=critic_learning_rate, betas=betas)
 opt_c = torch.optim.Adam(classifier.parameters(), lr=1e-3) if style_on else None
-motion_style_on = style_on and motion_style_weight > 0
-motion_classifier = MotionStyleClassifier(n_styles).to(device) if motion_style_on else None
-opt_m = torch.optim.Adam(motion_classifier.parameters(), lr=1e-3) if motion_style_on else None
 
 
 def window_levels(poses, root_velocity):
@@ -268,16 +263,12 @@ if resume and os.path.isfile(ckpt_path):
     if style_on:
         classifier.load_state_dict(ckpt['classifier'])
         opt_c.load_state_dict(ckpt['opt_c'])
-    if motion_style_on:
-        motion_classifier.load_state_dict(ckpt['motion_classifier'])
-        opt_m.load_state_dict(ckpt['opt_m'])
     step, history = ckpt['step'], ckpt['history']
     if master:
         print(f"resuming {ckpt_path} at step {step}")
 seq_g_ddp = DDP(seq_g) if ddp else seq_g
 critic_ddp = DDP(critic) if ddp else critic
 classifier_ddp = DDP(classifier) if ddp and style_on else classifier
-motion_classifier_ddp = DDP(motion_classifier) if ddp and motion_style_on else motion_classifier
 floor = placement(pixel_dances)
 
 
@@ -288,9 +279,7 @@ def checkpoint():
             'seq_g_args': seq_g_args, 'seq_g': seq_g.state_dict(), 'critic_args': critic_args,
             'critic': critic.state_dict(), 'classifier': classifier.state_dict() if style_on else None,
             'opt_g': opt_g.state_dict(), 'opt_d': opt_d.state_dict(), 'opt_c': opt_c.state_dict() if style_on else None,
-            'motion_classifier': motion_classifier.state_dict() if motion_style_on else None,
-            'opt_m': opt_m.state_dict() if motion_style_on else None, 'music_mean': music_mean, 'music_std': music_std,
-            'history': history, 'placement': floor}
+            'music_mean': music_mean, 'music_std': music_std, 'history': history, 'placement': floor}
 
 
 def save_checkpoint():
@@ -351,12 +340,6 @@ def judge(net, dances, root_velocity, music, style):
                None if style is None else style.repeat_interleave(rollout))
 
 
-def motion_style_logits(net, dances, root_velocity):
-    """Style logits (B * rollout, n_styles) of the windows of dances (B, span, 15, 2) travelling at root_velocity
-    (B, span, 2), from their motion channels standardised as the critic's."""
-    return net((motion_channels(windows(dances), windows(root_velocity)) - critic.motion_mean) / critic.motion_std)
-
-
 def fake_dances(rng, music, style, net, z0=None):
     """Generated dances (B, T, 15, 2), their root velocities (B, T, 2) and latents (B, T, z_dim) for music windows
     (B, T, F)."""
@@ -397,13 +380,6 @@ while step < max_steps:
                              f"--critic_learning_rate")
         critic_record = {'loss_d': loss_d.item(), 'real_vs_fake': (s_real.mean() - s_fake.mean()).item(),
                          'real_vs_mismatch': (s_real.mean() - s_wrong.mean()).item()}
-    if motion_style_on:
-        loss_m = F.cross_entropy(motion_style_logits(motion_classifier_ddp, real, real_root),
-                                 style.repeat_interleave(rollout))
-        opt_m.zero_grad(set_to_none=True)
-        loss_m.backward()
-        opt_m.step()
-        motion_classifier.requires_grad_(False)
     critic.requires_grad_(False)
     # The generator's own batch: each music window twice, from the same start but with different noise and dance
     # codes. The diversity term pushes the two dances apart, which only the noise and the codes can do.
@@ -440,10 +416,6 @@ while step < max_steps:
     if variation_weight:
         level_spread = window_levels(windows(fake), windows(fake_root)).std(0)
         loss_g = loss_g + variation_weight * (level_spread - real_level_spread).pow(2).sum()
-    if motion_style_on:
-        motion_style_loss = F.cross_entropy(motion_style_logits(motion_classifier, fake, fake_root),
-                                            style.repeat_interleave(rollout))
-        loss_g = loss_g + motion_style_weight * motion_style_loss
     beat_motion = fake
     if beat_root:
         beat_motion = fake + torch.cat([w.cumsum(1) for w in per_window(fake_root)], 1)[:, :, None]
@@ -454,8 +426,6 @@ while step < max_steps:
     loss_g.backward()
     opt_g.step()
     critic.requires_grad_(True)
-    if motion_style_on:
-        motion_classifier.requires_grad_(True)
     if style_on:
         logits = classifier_ddp(music)
         loss_c = F.cross_entropy(logits, style)
@@ -477,8 +447,6 @@ while step < max_steps:
         if style_on:
             record['style_loss'] = loss_c.item()
             record['style_accuracy'] = (logits.argmax(1) == style).float().mean().item()
-        if motion_style_on:
-            record['motion_style_loss'] = motion_style_loss.item()
         history.append(record)
         bar.set_postfix(d=f"{record.get('loss_d', float('nan')):.3f}", g=f"{record['loss_g']:.3f}",
                              size=f"{record['move_size']:.2f}", beat=f"{record['beat_speed']:.2f}",

@@ -362,21 +362,6 @@ class StyleClassifier(nn.Module):
         return self.out(self.net(music.transpose(1, 2)).mean(2))
 
 
-class MotionStyleClassifier(nn.Module):
-    """Standardised motion channels (B, MOTION_CHANNELS, T) (``motion_channels`` less the critic's motion_mean, over
-    its motion_std) -> style logits (B, n_styles): which style a window of dance is danced in. Trained on the real
-    dances, it tells the sequence generator when its dances do not look like the style asked for (after AC-GAN)."""
-
-    def __init__(self, n_styles, hidden=64, kernel=5):
-        super().__init__()
-        self.net = nn.Sequential(nn.Conv1d(MOTION_CHANNELS, hidden, kernel, padding=kernel // 2), nn.LeakyReLU(0.2),
-                                 nn.Conv1d(hidden, hidden, kernel, stride=2, padding=kernel // 2), nn.LeakyReLU(0.2))
-        self.out = nn.Linear(hidden, n_styles)
-
-    def forward(self, channels):
-        return self.out(self.net(channels).mean(2))
-
-
 # ---- music features ---------------------------------------------------------------------------------------------
 
 def beat_phase(beats):
