@@ -10,7 +10,8 @@ against real dances paired with the wrong music (another song, or the same song 
 that moves well but ignores the music loses. The generator dances `rollout` windows in a row from a random start,
 and losses beside the critic's keep it dancing for a whole song and on the beat of any song: each window's per-joint
 speed, size of moves, change of step and root speed match the real dances', and so does how much these vary from
-window to window; the latents it visits stay spread over the pose GAN's inputs; and the body slows down on the
+window to window; the whole motion's per-joint kinetic energy and acceleration (what FID_k compares) match the real
+dances'; the latents it visits stay spread over the pose GAN's inputs; and the body slows down on the
 music's beats and moves between them (models.gan.beat_speed_score, after Bailando's beat reward; the root's travel
 is left out, so the dancer does not halt on every beat), which ties the moves to the beat phase that every song's
 features carry, not to the training songs' sound. With styles, a music -> style classifier trains alongside, to pick
@@ -67,9 +68,10 @@ mismatch_tempo = 0.1      # the other songs' music comes from songs whose beat p
 latent_weight = 1.0       # keep the latents the walk visits spread over the sphere as the pose GAN's inputs were
                           # (mean 0, second moment I), so its poses are as varied as the real ones; without it the walk
                           # settles where the pose generator draws frontal, outstretched bodies
-kinetic_weight = 0.0      # match the real dances' per-joint horizontal and vertical kinetic energy and acceleration of
+kinetic_weight = 1.0      # match the real dances' per-joint horizontal and vertical kinetic energy and acceleration of
                           # the whole motion (models.gan.kinetic_statistics, log ratio squared), what FID_k compares:
-                          # matching the speed of each joint alone let the demo's walk swing its arms sideways
+                          # matching the speed of each joint alone let the demo's walk swing its arms sideways (demo,
+                          # 4 held-out training dances, 2 seeds: FID_k 321, 145 -> 54, 45 against a floor of 7.1)
 motion_weight = 3.0       # match the real dances' per-joint speed, size of moves and root speed (log ratio squared):
                           # the critic alone lets the walk settle for small moves
 acceleration_weight = 3.0  # match the real dances' per-joint and root change of step from frame to frame (log ratio
