@@ -36,7 +36,7 @@ learning_rate = 1e-4
 beta1 = 0.5
 beta2 = 0.9
 mirror_poses = True       # add left-right mirrored copies of the training poses
-sample_every = 500        # save a grid of generated poses every this many steps (and at the end)
+sample_every = 500        # save a grid of generated poses every this many steps (0: only at the end; the end always)
 ckpt_every = 500          # save the checkpoint every this many steps (and at the end)
 log_every = 10            # record losses every this many steps
 check_samples = 4000      # generated poses compared with real ones by the body check
@@ -194,7 +194,7 @@ while step < max_steps:
                   'wasserstein': (s_real.mean() - s_fake.mean()).item(), 'gp': gp.item()}
         history.append(record)
         bar.set_postfix(w=f"{record['wasserstein']:.3f}", g=f"{record['loss_g']:.3f}", gp=f"{record['gp']:.3f}")
-    if master and step % sample_every == 0 and step < max_steps:
+    if master and sample_every and step % sample_every == 0 and step < max_steps:
         save_samples(os.path.join(out, f'samples_{step}.png'), generated_poses(32, fixed_samples_seed))
     if master and step % ckpt_every == 0 and step < max_steps:
         save_checkpoint()
