@@ -26,8 +26,8 @@ from sklearn.cluster import KMeans, MiniBatchKMeans
 from l2d.config import configure
 from l2d.io import InputError, ROOT, data_dir, load_json, load_meta, load_poses, out_dir, atomic_path
 from l2d.audio import load_music
-from l2d.moves import (UNITS, clip_bounds, cut_clips, cut_root_paths, human_moves_at, median_beat_s, moves_file,
-                       save_moves)
+from l2d.metrics import beat_period_s
+from l2d.moves import UNITS, clip_bounds, cut_clips, cut_root_paths, human_moves_at, moves_file, save_moves
 from l2d.norm import normalize, placement
 from l2d.progress import progress
 from l2d.skeleton import NUM_JOINTS
@@ -83,7 +83,7 @@ for name in progress(names, desc='cutting', unit='dance', disable=len(names) < 4
         continue
     pose_files[name] = poses
     dances[name] = dict(normed=normed, root=root, scale=scale, fps=fps, bounds=bounds,
-                        beat_s=median_beat_s([] if beat_times_s is None else beat_times_s),
+                        beat_s=beat_period_s([] if beat_times_s is None else beat_times_s),
                         split=meta['clips'][name].get('split', 'train'))
 
 train = [n for n in dances if dances[n]['split'] == 'train']

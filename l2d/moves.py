@@ -353,20 +353,13 @@ def style_votes(log_probs, counts, smoothing=0.5):
     return (np.exp(np.asarray(log_probs, dtype=np.float64)) @ style_given_move).sum(axis=0)
 
 
-def median_beat_s(beat_times_s):
-    """A song's beat period: the median interval between its beats (B,) seconds -> float seconds, nan with fewer
-    than 2 beats."""
-    beat_times_s = np.asarray(beat_times_s, dtype=np.float64)
-    return float(np.median(np.diff(beat_times_s))) if len(beat_times_s) >= 2 else float('nan')
-
-
 def tempo_weights(song_beat_s, clip_beat_s, clip_dances, clip_styles, style_names, width=0.05):
     """How well a song's tempo fits each style: for each of `style_names`, the mean over its training dances of a
     Gaussian kernel exp(-d^2 / 2 width^2) of d, the log ratio of the song's beat period to the dance's. Each dance
     counts once (the clip arrays repeat it per clip); a kernel over dances rather than one Gaussian per style keeps
     a style whose songs' beats were tracked at two tempi (Dance with Melody's waltzes: 87 and 170 per minute).
-    song_beat_s: seconds (`median_beat_s`); clip_beat_s (M,) seconds, nan where unknown; clip_dances, clip_styles:
-    (M,) names -> (S,) float64 in [0, 1]; all 0 when the song's tempo is unknown."""
+    song_beat_s: seconds (l2d.metrics.beat_period_s); clip_beat_s (M,) seconds, nan where unknown; clip_dances,
+    clip_styles: (M,) names -> (S,) float64 in [0, 1]; all 0 when the song's tempo is unknown."""
     clip_beat_s = np.asarray(clip_beat_s, dtype=np.float64)
     if not np.isfinite(song_beat_s) or song_beat_s <= 0:
         return np.zeros(len(style_names))
@@ -410,7 +403,7 @@ def save_moves(path, centroids, dances, settings, clips=None, **extra):
     training clips a dancer draws moves with, {'normed': (M, F, 15, 2) torso lengths, 'root_paths': (M, F + 1, 2)
     torso lengths (l2d.moves.cut_root_paths), 'labels': (M,) moves, 'dances': (M,) dance names, 'bounds': (M, 2)
     frames in their dance, optionally 'styles': (M,) the style / dance type of each clip's dance, '' if unknown, and
-    'beat_s': (M,) the beat period of each clip's song in seconds (`median_beat_s`), nan if unknown};
+    'beat_s': (M,) the beat period of each clip's song in seconds (l2d.metrics.beat_period_s), nan if unknown};
     extra: further arrays or scalars (fps, unit, clip_s, beats_per_clip, typical_root,
     typical_scale, inertia, ...)."""
     from .io import save_npz

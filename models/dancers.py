@@ -145,14 +145,15 @@ class MoveDancer:
         tempo no style knows leaves the votes to decide); '' when the library knows no styles. The votes alone took
         the held-out cha-cha of Dance with Melody for a rumba (6 of 7 songs right, demo 11 of 12); with the tempo
         every held-out song of both was named right, for kernel widths 0.03 to 0.1."""
-        from l2d.moves import median_beat_s, move_style_counts, style_votes, tempo_weights
+        from l2d.metrics import beat_period_s
+        from l2d.moves import move_style_counts, style_votes, tempo_weights
         if self.options['style'] or not self.styles:
             return self.options['style']
         counts = move_style_counts(self.library['labels'], self.library['styles'], self.n_moves, self.styles)
         votes = style_votes(log_probs, counts)
         if self.options['tempo_width'] > 0 and 'beat_s' in self.library:
             votes = votes / votes.sum() * (self.TEMPO_FLOOR + tempo_weights(
-                median_beat_s(beat_times_s), self.library['beat_s'], self.library['dances'], self.library['styles'],
+                beat_period_s(beat_times_s), self.library['beat_s'], self.library['dances'], self.library['styles'],
                 self.styles, float(self.options['tempo_width'])))
         return self.styles[int(np.argmax(votes))]
 

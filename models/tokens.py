@@ -22,6 +22,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from l2d.metrics import beat_period_s
 from l2d.norm import normalize
 from l2d.skeleton import FLIP_PERM
 
@@ -162,9 +163,10 @@ def song_descriptor(music):
     beat period in seconds (the median interval between beats; 60 / tempo_bpm with fewer than 2 beats). Leave-one-out
     over the 28 Dance with Melody training and validation songs, the nearest song's style was right for 26 with this
     descriptor against 20 with the mean and spread of the `token_music` features (demo: 16 of 16 against 13)."""
-    beats = np.asarray(music['beat_times_s'], np.float64).reshape(-1)
-    tempo = float(music.get('tempo_bpm') or 0)
-    period_s = float(np.median(np.diff(beats))) if len(beats) >= 2 else 60.0 / tempo if tempo > 0 else 0.5
+    period_s = beat_period_s(music['beat_times_s'])
+    if not np.isfinite(period_s):
+        tempo = float(music.get('tempo_bpm') or 0)
+        period_s = 60.0 / tempo if tempo > 0 else 0.5
     tempogram = np.asarray(music['tempogram'], np.float64).mean(0)
     lags = np.asarray(RHYTHM_BEATS) * period_s * float(music['fps'])
     return np.append(np.interp(lags, np.arange(len(tempogram)), tempogram), np.log(period_s)).astype(np.float32)

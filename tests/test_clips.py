@@ -6,8 +6,9 @@ import torch
 
 from conftest import module_roots, run_script
 from l2d.io import InputError, data_dir, load_poses, out_dir, save_poses
+from l2d.metrics import beat_period_s
 from l2d.moves import (centre_travel, choose_clips, cover_song, cut_root_paths, join_clips, join_real_clips,
-                       load_moves, median_beat_s, move_style_counts, resample_path, resample_time, style_votes,
+                       load_moves, move_style_counts, resample_path, resample_time, style_votes,
                        tempo_weights)
 from test_cluster import FPS, STANDING, write_dataset
 
@@ -122,7 +123,7 @@ def test_floor_is_a_quantile_of_the_training_dances_travel():
 
 
 def test_tempo_weights_fit_a_song_to_the_styles_danced_at_its_tempo():
-    assert median_beat_s([0.0, 0.5, 1.0, 1.6]) == pytest.approx(0.5) and np.isnan(median_beat_s([1.0]))
+    assert beat_period_s([0.0, 0.5, 1.0, 1.6]) == pytest.approx(0.5) and np.isnan(beat_period_s([1.0]))
     # Style a's two dances were tracked at 87 and 170 beats a minute (a waltz's two tempi), style b's at 125; each
     # dance counts once however many clips it has.
     beat_s = 60 / np.array([87.0] * 5 + [170.0] + [125.0] * 2 + [np.nan])
