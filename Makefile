@@ -32,7 +32,8 @@ demo: $(VENV)/.installed
 	$(PY) process_waves.py
 	$(PY) cluster.py --unit=beats --beats_per_clip=1
 	$(PY) cluster.py --dancer=original --unit=seconds --clip_s=1.0 --gallery=False
-	$(MAKE) --no-print-directory -j2 -Otarget train-moves train-gan train-tokens
+	$(MAKE) --no-print-directory -j2 -Otarget train-moves train-gan train-tokens \
+		VQVAE_ARGS="--n_books=4 --residual=True --pose_in_torso_lengths=True --hidden=128"
 	$(PY) bench.py
 	$(PY) eval.py --music=data/demo/audio/hiphop_05.wav
 	@echo "benchmark report: out/demo/report.md (beats.png, kinetic.png, compare.mp4 beside it)"
