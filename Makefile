@@ -15,6 +15,10 @@ TORCH_REQUIREMENT = "$$(grep '^torch==' requirements.txt)"
 
 .PHONY: demo test install extract-install bench-dwm lock
 
+# The motion tokens of both pipelines: four residual codebooks, pose losses in torso lengths (train_vqvae.py says
+# what each measured on held-out training dances of both datasets).
+TOKENIZER_ARGS := --n_books=4 --residual=True --pose_in_torso_lengths=True --hidden=128
+
 $(VENV)/.installed: requirements.txt constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PIP_INSTALL) --no-deps $(TORCH_PIP_ARGS) $(TORCH_REQUIREMENT)
@@ -33,7 +37,7 @@ demo: $(VENV)/.installed
 	$(PY) cluster.py --unit=beats --beats_per_clip=1
 	$(PY) cluster.py --dancer=original --unit=seconds --clip_s=1.0 --gallery=False
 	$(MAKE) --no-print-directory -j2 -Otarget train-moves train-gan train-tokens \
-		VQVAE_ARGS="--n_books=4 --residual=True --pose_in_torso_lengths=True --hidden=128"
+		VQVAE_ARGS="$(TOKENIZER_ARGS)"
 	$(PY) bench.py
 	$(PY) eval.py --music=data/demo/audio/hiphop_05.wav
 	@echo "benchmark report: out/demo/report.md (beats.png, kinetic.png, compare.mp4 beside it)"
@@ -45,7 +49,7 @@ bench-dwm: $(VENV)/.installed
 	$(PY) cluster.py --dataset=dance_with_melody
 	$(PY) cluster.py --dataset=dance_with_melody --dancer=original --unit=seconds --clip_s=1.0 --gallery=False
 	$(MAKE) --no-print-directory -j2 -Otarget train-moves train-gan train-tokens DATASET=dance_with_melody \
-		SEQ_ARGS=--seq_len=50 VQVAE_ARGS="--max_steps=1200 --lr_decay_steps=1200 --n_books=4 --residual=True --pose_in_torso_lengths=True --hidden=128 --root_weight=8" \
+		SEQ_ARGS=--seq_len=50 VQVAE_ARGS="--max_steps=1200 --lr_decay_steps=1200 $(TOKENIZER_ARGS) --root_weight=8" \
 		GPT_ARGS=--max_steps=1000
 	$(PY) bench.py --dataset=dance_with_melody
 

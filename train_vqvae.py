@@ -25,10 +25,11 @@ wrist's large swing counts as little as the neck's small one (wrists and elbows 
 steps), four residual books with pose_in_torso_lengths and hidden 128 (what `make demo` uses) rebuilt them within
 0.026 torso lengths against 0.038 with one book and hidden 64, root velocity 0.060 against 0.088 torso lengths/s;
 the token dancer's floor width went 0.47, 0.65 -> 1.19, 1.27 torso lengths (real 1.39; 2 transformer seeds) and its
-BAS 0.63, 0.69 -> 0.54, 0.51 (nulls about 0.07 half-beat and 0.21 circular). More steps: 2400 rather than 1200 (without it) 0.084; a learning rate of 2e-3 rather than
-1e-3, 0.099. `root_weight` weighs the two root velocity channels in the losses
-against a pose channel: the travel is 2 of 32 channels, and at 1 the dancer's rebuilt root velocity was off by 0.60
-torso lengths/s against a real speed of 0.9 (there, with root_weight 8: 0.20, joints 0.125). The learning rate decays
+BAS 0.63, 0.69 -> 0.54, 0.51 (nulls about 0.07 half-beat and 0.21 circular). More steps: 2400 rather than 1200
+(without it) 0.084; a learning rate of 2e-3 rather than 1e-3, 0.099. `root_weight` weighs the two root velocity
+channels in the losses against a pose channel: the travel is 2 of 32 channels, and at 1 the dancer's rebuilt root
+velocity was off by 0.60 torso lengths/s against a real speed of 0.9 (there, with root_weight 8: 0.20, joints
+0.125). The learning rate decays
 along a cosine to `lr_floor` times itself over `lr_decay_steps` (0: constant) and stays there (on 6 Dance with
 Melody training dances held out, 1200 steps: joint error 0.140 torso lengths constant, 0.133 decayed over 1200; the
 demo's 400 steps rebuilt its dances better at a constant rate, 0.038 against 0.045). `mirror_dances` adds every
