@@ -1,7 +1,7 @@
 """Animate poses as a stick figure: MP4 with the music (H.264/AAC), or GIF; side by side; or over the video.
 
     python animate.py --poses=clip                     # data/<dataset>/poses/clip.npz + data/<dataset>/audio/clip.*
-    python animate.py --poses=out/demo/dances/d.npz --poses2=clip --title=generated --title2=real
+    python animate.py --poses=out/demo/dances/tokens/song.npz --poses2=clip --title=tokens --title2=real
     python animate.py --poses=clip --video=data/demo/videos/clip.mp4    # check pose tracking on the video
     python animate.py --poses=clip --gif=True
     python animate.py --poses=clip --camera=fixed      # frame the whole path once instead of following the dancer

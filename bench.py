@@ -2,7 +2,7 @@
 
 Rows of the report:
   real          the real test dances: the ceiling (its FID is real test vs real train, the floor of FID)
-  <dancer>      each of `dancers`, loaded with models.dancers.load and generated here, in this process: a dance
+  <dancer>      each of `dancers`, loaded with models.dancers.load (with `dancer_options`), generated here: a dance
                 for every test song from its music features (data/<dataset>/music/<clip>.npz, the same length as
                 the real dance; test song k gets seed `seed` + k, so that a dancer that ignores the music does
                 not repeat one dance for every song), and `samples` - 1 more for the first song (seeds seed + 1000,
@@ -50,10 +50,11 @@ from l2d.metrics import (BAS_SIGMA_S, KINETIC_GROUPS, KINETIC_SMOOTH_S, MOTION_B
 from l2d.plausibility import bone_drift
 from l2d.progress import progress
 from l2d.skeleton import bone_lengths
-from models.dancers import load
+from models.dancers import load, parse_options
 
 dataset = 'demo'
 dancers = 'random_moves,original,dancer,gan,tokens'  # models.dancers names; a missing model is a note
+dancer_options = ''  # generation settings other than the dancers' defaults: 'tokens.top_k=20,dancer.blend_s=0.3'
 device = 'cpu'
 samples = 3  # dances of the first test song (its own, then seeds seed + 1000, ...), for multimodality
 segment_s = 5.0  # feature segments: FID, diversity and style accuracy compare segments of this length
@@ -63,6 +64,10 @@ video = True  # compare.mp4
 video_dancer = 'dancer'  # shown beside the real dance in compare.mp4 (if not benchmarked: the first one that was)
 video_s = 20.0  # seconds of compare.mp4
 settings = configure(globals())
+try:
+    options = parse_options(dancer_options)
+except InputError as e:
+    sys.exit(f"error: --dancer_options: {e}")
 
 meta = load_meta(dataset)
 train_clips = sorted(c for c, m in meta['clips'].items() if m.get('split') == 'train')
@@ -127,7 +132,7 @@ def timed_songs(dancer):
 audio_warmed = False
 for name in [n.strip() for n in dancers.split(',') if n.strip()]:
     try:
-        dancer = load(dataset, name, device)
+        dancer = load(dataset, name, device, options.get(name))
         if abs(dancer.fps - fps) > 1e-6:
             raise InputError(f"dances at {dancer.fps:g} fps, the real dances at {fps:g}")
         dances = {}

@@ -1,6 +1,6 @@
 """A dance for a song, and the dancer's scores.
 
-    python eval.py --music=any/song.mp3     # -> out/<dataset>/dances/song.npz + song.mp4 (with the song)
+    python eval.py --music=any/song.mp3     # -> out/<dataset>/dances/dancer/song.npz + song.mp4 (with the song)
     python eval.py                          # every test dance of the dataset -> out/<dataset>/eval.json
     python eval.py --model=gan --style=waltz --music=song.wav    # the GAN dancer (eval_gan.json on the test split)
     python eval.py --model=tokens --music=song.mp3               # the motion-token dancer
@@ -63,7 +63,7 @@ if song_path:
     except InputError as e:
         sys.exit(f"error: {song_path}: {e}")
     poses = dance['poses']
-    dance_path = out_dir(dataset, 'dances', song + '.npz')
+    dance_path = out_dir(dataset, 'dances', model, song + '.npz')
     save_poses(dance_path, poses, np.ones(poses.shape[:2], np.float32), fps, os.path.abspath(song_path),
                dict(settings, made_by=dancer.made_by), root_tl=dance['root_tl'],
                moves=dance.get('moves', np.zeros(0, int)), bounds=dance.get('bounds', np.zeros((0, 2), int)),
@@ -72,8 +72,8 @@ if song_path:
     print(f"{len(poses) / fps:.1f} s dance, {moves}{len(features['beat_times_s'])} beats: wrote {dance_path}")
     if video:
         from l2d.render import write_animation
-        video_path = write_animation(out_dir(dataset, 'dances', song + '.mp4'), [poses], fps, music_path=song_path,
-                                     titles=[f"{model}: {song}"], comment=str(settings))
+        video_path = write_animation(out_dir(dataset, 'dances', model, song + '.mp4'), [poses], fps,
+                                     music_path=song_path, titles=[f"{model}: {song}"], comment=str(settings))
         print(f"wrote {video_path}")
     sys.exit(0)
 
@@ -156,6 +156,6 @@ print(f"wrote {report_path}")
 if compare_video:
     from l2d.render import write_animation
     clip, real_poses, generated, audio_path = first_compare
-    video_path = write_animation(out_dir(dataset, 'dances', f'compare_{clip}.mp4'), [real_poses, generated], fps,
-                                 music_path=audio_path, titles=['real', model], comment=str(settings))
+    video_path = write_animation(out_dir(dataset, 'dances', model, f'compare_{clip}.mp4'), [real_poses, generated],
+                                 fps, music_path=audio_path, titles=['real', model], comment=str(settings))
     print(f"wrote {video_path}")

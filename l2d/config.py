@@ -57,6 +57,13 @@ def _parse_value(text):
         return text
 
 
+def parse_setting(name, text, default):
+    """The value of setting `name` written as `text` on a command line, of the type of its `default`: a str setting
+    takes the text as given (--dataset=2024 names the dataset '2024', not a number), others are read as Python
+    literals. ConfigError when it does not fit."""
+    return _coerce(name, text if isinstance(default, str) else _parse_value(text), default)
+
+
 def configure(namespace, argv=None, quiet=False):
     """Apply a config file and ``--name=value`` overrides to a script's settings, in place.
 
@@ -81,9 +88,7 @@ def configure(namespace, argv=None, quiet=False):
             key = key.replace('-', '_')
             if key not in defaults:
                 raise ConfigError(f"unknown setting '{key}' (known: {', '.join(names)})")
-            # A str setting takes the text as given: --dataset=2024 names the dataset '2024', not a number.
-            value = text if isinstance(defaults[key], str) else _parse_value(text)
-            namespace[key] = _coerce(key, value, defaults[key])
+            namespace[key] = parse_setting(key, text, defaults[key])
         else:
             if not os.path.isfile(arg):
                 raise ConfigError(f"config file '{arg}' not found (settings are given as --name=value)")

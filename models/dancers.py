@@ -19,6 +19,7 @@ import os
 
 import numpy as np
 
+from l2d.config import parse_setting
 from l2d.io import InputError, out_dir
 from l2d.norm import place
 
@@ -429,6 +430,29 @@ class TokenDancer:
 
 DANCERS = {'dancer': MoveDancer, 'original': OriginalDancer, 'random_moves': RandomMoves, 'gan': GanDancer,
            'tokens': TokenDancer}
+
+
+def parse_options(text):
+    """Generation settings per dancer from a command line: 'tokens.top_k=20,tokens.temperature=1.2' ->
+    {'tokens': {'top_k': 20, 'temperature': 1.2}}, each value of the type of the dancer's OPTIONS default ('' -> {}).
+    InputError for an unknown dancer or option, or an entry not written dancer.option=value."""
+    options = {}
+    for entry in filter(None, (e.strip() for e in text.split(','))):
+        name, dot, rest = entry.partition('.')
+        key, equals, value = rest.partition('=')
+        if not (dot and equals):
+            raise InputError(f"dancer option {entry!r} must be written dancer.option=value")
+        if name not in DANCERS:
+            raise InputError(f"dancer option {entry!r}: unknown dancer {name!r} (known: {', '.join(DANCERS)})")
+        known = getattr(DANCERS[name], 'OPTIONS', {})
+        if key not in known:
+            raise InputError(f"dancer option {entry!r}: {name} has no option {key!r} (known: "
+                             f"{', '.join(known) or 'none'})")
+        try:
+            options.setdefault(name, {})[key] = parse_setting(f'{name}.{key}', value, known[key])
+        except SystemExit as e:
+            raise InputError(str(e).removeprefix('error: '))
+    return options
 
 
 def load(dataset, name, device='auto', options=None):

@@ -42,3 +42,16 @@ def test_a_str_setting_takes_the_text_as_given():
     assert configure(namespace(), ['--dataset=True'], quiet=True)['dataset'] == 'True'
     with pytest.raises(SystemExit, match="'epochs' must be int"):
         configure(namespace(), ['--epochs=2024.5'], quiet=True)
+
+
+def test_dancer_options_are_typed_per_dancer():
+    from l2d.io import InputError
+    from models.dancers import parse_options
+    assert parse_options('') == {}
+    assert parse_options('tokens.top_k=20, tokens.temperature=1, dancer.clips=centroids, gan.style=waltz') == {
+        'tokens': {'top_k': 20, 'temperature': 1.0}, 'dancer': {'clips': 'centroids'}, 'gan': {'style': 'waltz'}}
+    assert parse_options('tokens.snap_beats=False') == {'tokens': {'snap_beats': False}}
+    for bad, says in [('tokens.top_k=many', "tokens.top_k' must be int"), ('top_k=20', 'dancer.option=value'),
+                      ('waltzer.top_k=3', "unknown dancer 'waltzer'"), ('tokens.blend_s=0.3', "no option 'blend_s'")]:
+        with pytest.raises(InputError, match=says):
+            parse_options(bad)

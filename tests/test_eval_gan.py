@@ -30,7 +30,7 @@ def test_eval_gan(roots):
 
     # 5 s of song at 30 fps: five chained 30-frame windows.
     run_script('eval.py', '--dataset=tiny', '--model=gan', '--style=knees', f'--music={song}', '--video=False')
-    dance = load_poses(out / 'tiny' / 'dances' / 'song.npz')
+    dance = load_poses(out / 'tiny' / 'dances' / 'gan' / 'song.npz')
     assert dance['poses'].shape == (150, 15, 2) and np.isfinite(dance['poses']).all()
     assert np.ptp(dance['poses'], axis=0).max() > 1  # the dancer moves (pixels)
     assert dance['settings']['style'] == 'knees' and dance['settings']['model'] == 'gan'

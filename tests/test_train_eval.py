@@ -105,7 +105,7 @@ def test_eval_scores_the_test_split(trained, monkeypatch):
     assert report['real_bas'] > 0.6 > report['real_bas_shifted']
     assert report['generated_bas'] > 0.6 > report['generated_bas_shifted']
     assert report['speed_x_realtime'] > 0 and report['settings']['seed'] == 0
-    _, _, n_frames, has_audio = video_info(out_dir('tiny', 'dances', 'compare_song_06.mp4'))
+    _, _, n_frames, has_audio = video_info(out_dir('tiny', 'dances', 'dancer', 'compare_song_06.mp4'))
     assert has_audio and abs(n_frames - len(load_poses(data_dir('tiny', 'poses', 'song_06.npz'))['poses'])) <= 2
 
 
@@ -117,7 +117,7 @@ def test_eval_dances_to_a_song_longer_or_shorter_than_training(trained, monkeypa
     write_click_song(song, seconds, 120)
     video = seconds < 5  # render only the short one: rendering is not what this tests
     proc = run_script('eval.py', '--dataset=tiny', f'--music={song}', f'--video={video}', '--seed=3')
-    dance_path = out_dir('tiny', 'dances', f'click_{int(seconds)}.npz')
+    dance_path = out_dir('tiny', 'dances', 'dancer', f'click_{int(seconds)}.npz')
     assert dance_path in proc.stdout
     dance = load_poses(dance_path)
     poses, bounds, moves = dance['poses'], dance['bounds'], dance['moves']
@@ -130,7 +130,7 @@ def test_eval_dances_to_a_song_longer_or_shorter_than_training(trained, monkeypa
     assert np.abs(np.diff(poses, axis=0)).max() < 0.35 * torso  # blended: no jump between moves
     assert dance['settings']['music'] == song and dance['settings']['seed'] == 3
     if video:
-        _, _, n_frames, has_audio = video_info(out_dir('tiny', 'dances', f'click_{int(seconds)}.mp4'))
+        _, _, n_frames, has_audio = video_info(out_dir('tiny', 'dances', 'dancer', f'click_{int(seconds)}.mp4'))
         assert has_audio and abs(n_frames - len(poses)) <= 2
 
 
