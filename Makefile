@@ -37,7 +37,7 @@ demo: $(VENV)/.installed
 	$(PY) cluster.py --unit=beats --beats_per_clip=1
 	$(PY) cluster.py --dancer=original --unit=seconds --clip_s=1.0 --gallery=False
 	$(MAKE) --no-print-directory -j2 -Otarget train-moves train-gan train-tokens \
-		VQVAE_ARGS="$(TOKENIZER_ARGS)"
+		VQVAE_ARGS="$(TOKENIZER_ARGS) --energy_weight=0.1"
 	$(PY) bench.py
 	$(PY) eval.py --music=data/demo/audio/hiphop_05.wav
 	@echo "benchmark report: out/demo/report.md (beats.png, kinetic.png, compare.mp4 beside it)"

@@ -189,6 +189,17 @@ def nearest_style(descriptor, song_descriptors, song_styles, mean, std, min_song
     return int(song_styles[distances.argmin()])
 
 
+def energy_log_ratio(rebuilt, real, lag_frames=4):
+    """How much less (or more) the rebuilt motion moves than the real: rebuilt and real (B, T, MOTION_CHANNELS)
+    torch frames (standardised) -> (B, POSE_CHANNELS) log of the ratio of their kinetic energies, per window and
+    pose channel, with steps taken over lag_frames frames (longer than a detector's frame-to-frame jitter). 0 where
+    they move alike; a squared error alone shrinks the rebuilt moves (log ratios below 0)."""
+    def energy(frames):
+        steps = frames[:, lag_frames:, :POSE_CHANNELS] - frames[:, :-lag_frames, :POSE_CHANNELS]
+        return steps.pow(2).mean(1) + 1e-4
+    return energy(rebuilt).log() - energy(real).log()
+
+
 def perplexity(tokens, n_codes):
     """exp(entropy) of the token histogram (n_codes = every code used equally; 1 = one code) -> float."""
     counts = np.bincount(np.asarray(tokens).reshape(-1), minlength=n_codes).astype(np.float64)

@@ -12,14 +12,15 @@ from conftest import module_roots, run_script
 from l2d.io import data_dir, load_json, out_dir
 from l2d.metrics import beat_metrics
 from l2d.norm import root_track
-from models.tokens import (RHYTHM_BEATS, EMAQuantizer, MotionVQVAE, MusicGPT, beat_phase, gpt_weights, mirror_features,
-                           motion_features, motion_from_features, nearest_style, positions_hidden, sample_tokens,
-                           snap_to_beats, song_descriptor, token_music, with_neighbours)
+from models.tokens import (RHYTHM_BEATS, EMAQuantizer, MotionVQVAE, MusicGPT, beat_phase, energy_log_ratio,
+                           gpt_weights, mirror_features, motion_features, motion_from_features, nearest_style,
+                           positions_hidden, sample_tokens, snap_to_beats, song_descriptor, token_music,
+                           with_neighbours)
 from test_cluster import FPS, STANDING, write_dataset
 
 VQVAE = ('--dataset=tiny', '--hidden=32', '--code_dim=16', '--n_codes=32', '--n_books=2', '--residual=True',
-         '--pose_in_torso_lengths=True', '--window_frames=32', '--batch_size=8', '--log_every=5', '--ckpt_every=10',
-         '--picture_codes=4')
+         '--pose_in_torso_lengths=True', '--energy_weight=0.1', '--window_frames=32', '--batch_size=8', '--log_every=5',
+         '--ckpt_every=10', '--picture_codes=4')
 GPT = ('--dataset=tiny', '--n_embd=32', '--n_layer=1', '--n_head=2', '--block_size=16', '--batch_size=8',
        '--log_every=5', '--ckpt_every=10')
 STEPS = 20
@@ -138,6 +139,17 @@ def test_vqvae_reconstructs_a_constructed_motion():
     print(f"joint error {error_tl:.4f} torso lengths, standing still {still_tl:.4f}")
     assert error_tl < 0.05 and error_tl < still_tl / 3  # torso lengths per joint
     assert len(np.unique(model.tokens(x[None]).numpy())) > 8  # no collapse onto a few codes
+
+
+def test_energy_log_ratio_sees_shrunken_moves_not_a_shift():
+    t = torch.linspace(0, 6.28, 64)
+    real = torch.zeros(2, 64, 32)
+    real[:, :, :30] = torch.sin(3 * t)[None, :, None]
+    real[:, :, 30:] = 5.0  # root velocity: not a pose channel
+    assert energy_log_ratio(real + 0.7, real).abs().max() < 1e-6
+    halved = energy_log_ratio(real * 0.5, real)
+    assert halved.shape == (2, 30) and torch.allclose(halved, torch.full_like(halved, np.log(0.25)), atol=0.01)
+    assert energy_log_ratio(real * 0.5 + torch.randn(2, 64, 32) * 0.02, real, lag_frames=4).max() < -1
 
 
 def test_product_quantiser_keeps_each_book_to_its_own_piece():
