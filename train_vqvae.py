@@ -45,8 +45,8 @@ dance mirrored left-right (twice the motion, and no side preferred).
 
 At the end it reports, on the held-out TEST dances (meta.json split 'test') and on the training dances: the
 reconstruction error per joint in torso lengths and in pixels (the dance's own torso length), the (smoothed) root
-velocity error in torso lengths per second, codebook perplexity and dead codes; it writes them to out/<dataset>/vqvae/
-report.json and draws what the most used codes decode to (codes.png). The checkpoint out/<dataset>/vqvae/ckpt.pt
+velocity error in torso lengths per second, how energetic the rebuilt moves are (their kinetic energy over the real
+ones'), codebook perplexity and dead codes; it writes them to out/<dataset>/vqvae/report.json and draws what the most used codes decode to (codes.png). The checkpoint out/<dataset>/vqvae/ckpt.pt
 holds the weights, settings, model args, the standardisation, the floor placement of the training dancers
 (l2d.norm.placement) and fps; a rerun continues from it. Runs on CPU or CUDA, and under torchrun:
 
@@ -256,11 +256,17 @@ seconds += time.time() - started
 
 
 # ---- the end: reconstruction and codebook usage on test and training dances, a picture of the codes ---------------
+def pose_energy(frames):
+    """Kinetic energy of motion frames' poses (T, 32): mean squared ENERGY_LAG_FRAMES-frame step (torso lengths^2)."""
+    return float(np.mean((frames[ENERGY_LAG_FRAMES:, :30] - frames[:-ENERGY_LAG_FRAMES, :30]) ** 2))
+
+
 def reconstruction_report(split):
     """Per-split figures: mean joint error (torso lengths, pixels), root velocity error (torso lengths per second),
-    perplexity and codes used by the split's tokens, and the tokens themselves."""
+    how energetic the rebuilt moves are (their poses' kinetic energy over ENERGY_LAG_FRAMES-frame steps / the real
+    ones'), perplexity and codes used by the split's tokens, and the tokens themselves."""
     model.eval()
-    joint_tl, joint_px, root_tl_s, tokens = [], [], [], []
+    joint_tl, joint_px, root_tl_s, energy_ratio, tokens = [], [], [], [], []
     for d in dances[split].values():
         features = d['features']
         codes = dance_tokens(model, features, mean, std)
@@ -270,13 +276,15 @@ def reconstruction_report(split):
         joint_tl.append(error_tl.mean())
         joint_px.append(error_tl.mean() * torso_px)
         root_tl_s.append(np.linalg.norm(rebuilt[:, 30:] - features[:, 30:], axis=-1).mean() * fps)
+        energy_ratio.append(pose_energy(rebuilt) / pose_energy(features))
         tokens.append(codes)
     if not tokens:
         return None, None
     tokens = np.concatenate(tokens)
     used = sum(len(np.unique(tokens[:, b])) for b in range(n_books))
     return dict(dances=len(joint_tl), joint_error_tl=float(np.mean(joint_tl)), joint_error_px=float(np.mean(joint_px)),
-                root_velocity_error_tl_s=float(np.mean(root_tl_s)), perplexity=book_perplexity(tokens),
+                root_velocity_error_tl_s=float(np.mean(root_tl_s)), energy_ratio=float(np.mean(energy_ratio)),
+                perplexity=book_perplexity(tokens),
                 perplexity_per_book=[perplexity(tokens[:, b], n_codes) for b in range(n_books)],
                 codes_used=int(used), dead_codes=int(n_books * n_codes - used), tokens=int(len(tokens))), tokens
 
@@ -327,8 +335,8 @@ if master:
         if r:
             print(f"{split} ({r['dances']} dances): joint error {r['joint_error_tl']:.4f} torso lengths = "
                   f"{r['joint_error_px']:.2f} px, root velocity error {r['root_velocity_error_tl_s']:.4f} "
-                  f"torso lengths/s, perplexity {'/'.join(f'{p:.1f}' for p in r['perplexity_per_book'])} of "
-                  f"{n_codes} codes, "
+                  f"torso lengths/s, moves {r['energy_ratio']:.2f}x as energetic as the real ones, perplexity "
+                  f"{'/'.join(f'{p:.1f}' for p in r['perplexity_per_book'])} of {n_codes} codes, "
                   f"{r['dead_codes']} unused")
     print(f"trained {step} steps in {seconds:.1f} s ({time.process_time():.1f} s of CPU in this run); wrote {out}")
 if ddp:

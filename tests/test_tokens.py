@@ -228,6 +228,7 @@ def test_training_writes_reports_and_checkpoints(trained):
         report = load_json(out_dir('tiny', 'vqvae', 'report.json'))
         assert report['step'] == STEPS and report['test']['dances'] == 2 and report['train']['dances'] == 6
         assert 0 < report['test']['joint_error_tl'] < 1 and 1 <= report['test']['perplexity'] <= 32
+        assert 0 < report['test']['energy_ratio'] < 10
         assert os.path.isfile(out_dir('tiny', 'vqvae', 'codes.png'))
         gpt = torch.load(out_dir('tiny', 'gpt', 'ckpt.pt'), weights_only=False)
         vq = torch.load(out_dir('tiny', 'vqvae', 'ckpt.pt'), weights_only=False)
