@@ -48,7 +48,8 @@ reconstruction error per joint in torso lengths and in pixels (the dance's own t
 velocity error in torso lengths per second, how energetic the rebuilt moves are (their kinetic energy over the real
 ones'), codebook perplexity and dead codes; it writes them to out/<dataset>/vqvae/report.json and draws what the
 most used codes decode to (codes.png). The checkpoint out/<dataset>/vqvae/ckpt.pt holds the weights, settings, model
-args, the standardisation, the floor placement of the training dancers (l2d.norm.placement) and fps; a rerun continues from it. Runs on CPU or CUDA, and under torchrun:
+args, the standardisation, the floor placement of the training dancers (l2d.norm.placement) and fps; a rerun
+continues from it. Runs on CPU or CUDA, and under torchrun:
 
     python train_vqvae.py --dataset=demo
     torchrun --nproc_per_node=2 train_vqvae.py --dataset=demo
