@@ -39,6 +39,7 @@ top_k = 5  # sample among the k likeliest moves (0: all)
 clips = 'real'  # move classifier: draw each move with a real training clip ('real') or its centroid ('centroids')
 blend_s = 0.25  # seconds of blending on each side of a move boundary (at most half a move)
 ease = 0.5  # time warp of each move (l2d.moves.resample_time): 0 none, 1 the dancer rests on every move boundary
+smooth_s = 0.1  # the dance's poses are smoothed in time over this many seconds (0: not at all)
 seed = 0
 video = True  # with --music: write the MP4
 compare_video = True  # without --music: a side-by-side real-vs-generated MP4 of the first test dance
