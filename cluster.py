@@ -49,7 +49,8 @@ gallery_moves = 24  # moves shown in move_clips.png, largest first
 # the held-out dances' floor width on Dance with Melody but 0.80x on the demo; 0.7 gives 1.12x and 0.86x, the two
 # closest to 1 together (0.6: 1.05x, 0.82x; 0.8: 1.18x, 0.89x).
 floor_quantile = 0.7
-human_labels = 'auto'  # folder of ChoreoNet {C,R,T,W}.json; 'auto': ../shared/data/choreonet_labels for dance_with_melody
+human_labels = 'auto'  # folder of ChoreoNet {C,R,T,W}.json ('auto': ../shared/data/choreonet_labels for
+                       # dance_with_melody)
 labels_fps = 25.0  # frame rate of the human labels' start_pos / end_pos
 settings = configure(globals())
 

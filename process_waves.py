@@ -45,7 +45,8 @@ for pose_path in bar:
     clip = clip_name(pose_path)
     audio_path = find_media(audio_folder, clip, AUDIO_EXTENSIONS)
     if audio_path is None:
-        bar.write(f"{clip}: no audio file {os.path.join(audio_folder, clip)}.{{{','.join(e[1:] for e in AUDIO_EXTENSIONS)}}}")
+        extensions = ','.join(e[1:] for e in AUDIO_EXTENSIONS)
+        bar.write(f"{clip}: no audio file {os.path.join(audio_folder, clip)}.{{{extensions}}}")
         without_audio.append(clip)
         continue
     start = time.perf_counter()
@@ -83,5 +84,6 @@ print(f"wrote {written} music file(s) to {data_dir(dataset, 'music')}"
       + (f"; {len(failed)} failed: {', '.join(failed)}" if failed else ''))
 if timings:
     audio_total_s, wall_total_s = map(sum, zip(*timings))
-    print(f"speed: {audio_total_s / wall_total_s:.0f}x real time ({audio_total_s:.0f} s of audio in {wall_total_s:.1f} s)")
+    print(f"speed: {audio_total_s / wall_total_s:.0f}x real time ({audio_total_s:.0f} s of audio in "
+          f"{wall_total_s:.1f} s)")
 sys.exit(1 if failed else 0)

@@ -13,7 +13,8 @@ read off the tempogram, and the beat period); its accuracy on the test songs is 
 
 Writes out/<dataset>/gpt/ckpt.pt (weights, optimiser, settings, model args, the music standardisation, the styles
 and training-song descriptors, the id of the VQ-VAE codebook it learnt) and reports the teacher-forced loss and
-accuracy on the TEST dances beside "repeat the previous token". A rerun continues from the checkpoint. Runs on CPU or CUDA, and under torchrun:
+accuracy on the TEST dances beside "repeat the previous token". A rerun continues from the checkpoint. Runs on CPU
+or CUDA, and under torchrun:
 
     python train_gpt.py --dataset=demo
     torchrun --nproc_per_node=2 train_gpt.py --dataset=demo

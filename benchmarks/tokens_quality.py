@@ -31,7 +31,8 @@ from l2d.metrics import (beat_metrics, dance_features, diversity, fid, in_torso_
 from models.dancers import load  # noqa: E402
 
 dataset = 'demo'
-sampling = '1.0:5:1:0.1,1.0:5:0:0.1,1.0:5:1:0'  # temperature:top_k:snap_beats (1/0):smooth_s of each row, comma separated
+# temperature:top_k:snap_beats (1/0):smooth_s of each row, comma separated
+sampling = '1.0:5:1:0.1,1.0:5:0:0.1,1.0:5:1:0'
 compare = 'dancer,gan'    # other dancers of models.dancers to score beside it (their default settings; '' none)
 seeds = 2                 # dances per test song and setting
 segment_s = 5.0           # FID segment length

@@ -207,7 +207,8 @@ def test_cluster_agreement_with_human_labels(roots, tmp_path):
         beat_s = float(beat_times[1] - beat_times[0])
         lead_beats = beat_times[0] / beat_s  # labels start at frame 0: the lead-in is a "still" movement
         start, end = 0, int(round((beat_times[-1]) * 25))
-        entries.append(dict(name=name.upper(), start_pos=start, end_pos=end, movements=['still'] + [f"m{m}" for m in seq],
+        entries.append(dict(name=name.upper(), start_pos=start, end_pos=end,
+                            movements=['still'] + [f"m{m}" for m in seq],
                             durations=[float(lead_beats)] + [2] * len(seq)))
     labels_dir = tmp_path / 'labels'
     labels_dir.mkdir()
