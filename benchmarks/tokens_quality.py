@@ -11,7 +11,9 @@ pixel poses in torso lengths, root included (l2d.metrics.in_torso_lengths):
 - FID_k and FID_g (5-s segments, z-normalised by the real TRAINING segments) against the real test segments, Div_k,
   and the style accuracy of a classifier fitted to the real training segments (when meta.json has labels);
 - generation speed: seconds danced per second spent in `generate` (rendering and audio decoding excluded).
-It also prints the VQ-VAE's report (out/<dataset>/vqvae/report.json) and the transformer's (gpt/report.json).
+It also prints the VQ-VAE's report (out/<dataset>/vqvae/report.json) and the transformer's (gpt/report.json), and
+a last row, the ceiling: the real test dances tokenised, decoded and finished by the dancer (TokenDancer.rebuild),
+what it would dance if its transformer wrote each song's real tokens.
 
     python benchmarks/tokens_quality.py [--dataset=demo] [--sampling=1.0:5:1:0,0.8:20:1:0.1]
 """
@@ -74,6 +76,17 @@ def scores(dances, fps):
     return means, np.concatenate(kinetic), np.concatenate(geometric), np.array(groups), labels
 
 
+def figures(dances):
+    """`scores` of a list of (clip, pixel poses, music) plus FID_k, FID_g, Div_k and the style accuracy."""
+    means, k, g, groups, labels = scores(dances, fps)
+    means.update(fid_k=fid(k, real_k, train_k), fid_g=fid(g, real_g, train_g),
+                 div_k=diversity(standardize(k, train_k), groups))
+    if has_styles:
+        means['style_accuracy'] = style_accuracy(np.c_[train_k, train_g], train_labels,
+                                                 {'x': (np.c_[k, g], labels)})['x']
+    return means
+
+
 for stage in ('vqvae', 'gpt'):
     path = out_dir(dataset, stage, 'report.json')
     if os.path.isfile(path):
@@ -110,14 +123,10 @@ for row, name, options in rows:
             spent_cpu_s += time.process_time() - started_cpu
             danced_s += len(poses) / fps
             generated.append((clip, dance['poses'], music))
-    means, k, g, groups, labels = scores(generated, fps)
-    means.update(fid_k=fid(k, real_k, train_k), fid_g=fid(g, real_g, train_g),
-                 div_k=diversity(standardize(k, train_k), groups),
-                 speed=danced_s / spent_s, speed_cpu=danced_s / spent_cpu_s)
-    if has_styles:
-        means['style_accuracy'] = style_accuracy(np.c_[train_k, train_g], train_labels,
-                                                 {'x': (np.c_[k, g], labels)})['x']
-    lines[row] = means
+    lines[row] = dict(figures(generated), speed=danced_s / spent_s, speed_cpu=danced_s / spent_cpu_s)
+dancer = load(dataset, 'tokens', device)
+lines['tokens rebuilt (ceiling)'] = figures([(clip, dancer.rebuild(poses, music)['poses'], music)
+                                             for clip, (poses, music) in test.items()])
 if has_styles:
     lines['real test dances']['style_accuracy'] = style_accuracy(np.c_[train_k, train_g], train_labels,
                                                                  {'x': (np.c_[real_k, real_g], real_labels)})['x']

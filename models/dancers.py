@@ -412,10 +412,8 @@ class TokenDancer:
 
     def generate(self, music, n_frames, seed=0):
         import torch
-        from l2d.metrics import smooth_in_time
-        from l2d.moves import centre_travel
-        from models.tokens import (dance_frames, motion_from_features, nearest_style, sample_tokens, snap_to_beats,
-                                   song_descriptor, token_music, with_neighbours)
+        from models.tokens import (dance_frames, nearest_style, sample_tokens, song_descriptor, token_music,
+                                   with_neighbours)
         if len(music['beats']) < 1:
             raise InputError("no music frames")
         n_tokens = -(-int(n_frames) // self.vqvae.frames_per_token)
@@ -428,15 +426,33 @@ class TokenDancer:
             style = (nearest_style(song_descriptor(music), g['song_descriptors'], g['song_styles'],
                                    g['descriptor_mean'], g['descriptor_std']) if g['styles'] else 0)
         tokens = sample_tokens(self.net, heard, style, self.options['temperature'], self.options['top_k'], int(seed))
-        normed, root_tl = motion_from_features(dance_frames(self.vqvae, tokens, self.vq['mean'], self.vq['std'],
-                                                            n_frames))
+        return dict(self.finish(dance_frames(self.vqvae, tokens, self.vq['mean'], self.vq['std'], n_frames), music),
+                    tokens=tokens)
+
+    def rebuild(self, poses, music):
+        """A real dance as this dancer would dance it if its transformer wrote the dance's own tokens: pixel poses
+        (T, 15, 2) at self.fps, tokenised and decoded by the VQ-VAE, then finished as `generate` finishes its dances
+        (to the song's music features). What the dancer could reach at best: a ceiling for its figures."""
+        from models.tokens import dance_frames, dance_tokens, motion_features
+        features = motion_features(poses, self.fps, self.vq['settings'].get('root_smooth_s', 0.2))
+        tokens = dance_tokens(self.vqvae, features, self.vq['mean'], self.vq['std'])
+        return dict(self.finish(dance_frames(self.vqvae, tokens, self.vq['mean'], self.vq['std'], len(poses)), music),
+                    tokens=tokens)
+
+    def finish(self, frames, music):
+        """Decoded motion frames (T, 32) -> the dance dict of `generate`: smoothed, snapped to the beats, travel
+        centred and placed on the floor, as the options say."""
+        from l2d.metrics import smooth_in_time
+        from l2d.moves import centre_travel
+        from models.tokens import motion_from_features, snap_to_beats
+        normed, root_tl = motion_from_features(frames)
         if self.options['smooth_s']:
             normed = smooth_in_time(normed, self.fps, self.options['smooth_s']).astype(np.float32)
         if self.options['snap_beats']:
             normed, root_tl = snap_to_beats(normed, root_tl, self.fps, music['beat_times_s'])
         if self.options['centre_travel']:
             root_tl = centre_travel(root_tl)
-        return dict(poses=place(normed, root_tl, self.placement), normed=normed, root_tl=root_tl, tokens=tokens)
+        return dict(poses=place(normed, root_tl, self.placement), normed=normed, root_tl=root_tl)
 
 
 DANCERS = {'dancer': MoveDancer, 'original': OriginalDancer, 'random_moves': RandomMoves, 'gan': GanDancer,

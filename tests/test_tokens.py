@@ -272,3 +272,22 @@ def test_a_song_longer_than_any_training_song_gets_a_full_dance(trained):
     assert len(dance['tokens']) * frames_per_token >= repeats * n > 16 * frames_per_token  # past the 16-token window
     last_second = dance['normed'][-FPS:]
     assert last_second.std(0).mean() > 1e-3  # still dancing at the end
+
+
+def test_rebuilt_real_dance_is_the_dance_through_the_tokens(trained):
+    from l2d.audio import load_music
+    from l2d.io import load_poses
+    from models.dancers import load
+    from models.tokens import dance_frames, dance_tokens, motion_features, motion_from_features
+    with module_roots(trained):
+        dancer = load('tiny', 'tokens', 'cpu', dict(snap_beats=False, smooth_s=0.0, centre_travel=False))
+        poses = load_poses(data_dir('tiny', 'poses', 'song_06.npz'))['poses']
+        song = load_music(data_dir('tiny', 'music', 'song_06.npz'))
+    rebuilt = dancer.rebuild(poses, song)
+    assert rebuilt['poses'].shape == poses.shape and np.isfinite(rebuilt['poses']).all()
+    features = motion_features(poses, dancer.fps, dancer.vq['settings']['root_smooth_s'])
+    assert np.array_equal(rebuilt['tokens'], dance_tokens(dancer.vqvae, features, dancer.vq['mean'], dancer.vq['std']))
+    # With nothing to finish, the dance is what the VQ-VAE decodes from those tokens.
+    decoded = motion_from_features(dance_frames(dancer.vqvae, rebuilt['tokens'], dancer.vq['mean'], dancer.vq['std'],
+                                                len(poses)))
+    assert np.allclose(rebuilt['normed'], decoded[0]) and np.allclose(rebuilt['root_tl'], decoded[1])
