@@ -69,7 +69,7 @@ from l2d.processes import start_processes
 from l2d.progress import progress
 from l2d.skeleton import BONE_SIDES, BONES
 from models.tokens import (MotionVQVAE, dance_frames, dance_tokens, energy_log_ratio, mirror_features, motion_features,
-                           motion_from_features, perplexity, resume_checkpoint)
+                           motion_from_features, perplexity, pose_energy, resume_checkpoint)
 
 dataset = 'demo'
 downsample = 3            # stride-2 stages: a token stands for 2**downsample frames
@@ -257,11 +257,6 @@ seconds += time.time() - started
 
 
 # ---- the end: reconstruction and codebook usage on test and training dances, a picture of the codes ---------------
-def pose_energy(frames):
-    """Kinetic energy of motion frames' poses (T, 32): mean squared ENERGY_LAG_FRAMES-frame step (torso lengths^2)."""
-    return float(np.mean((frames[ENERGY_LAG_FRAMES:, :30] - frames[:-ENERGY_LAG_FRAMES, :30]) ** 2))
-
-
 def reconstruction_report(split):
     """Per-split figures: mean joint error (torso lengths, pixels), root velocity error (torso lengths per second),
     how energetic the rebuilt moves are (their poses' kinetic energy over ENERGY_LAG_FRAMES-frame steps / the real
@@ -277,7 +272,8 @@ def reconstruction_report(split):
         joint_tl.append(error_tl.mean())
         joint_px.append(error_tl.mean() * torso_px)
         root_tl_s.append(np.linalg.norm(rebuilt[:, 30:] - features[:, 30:], axis=-1).mean() * fps)
-        energy_ratio.append(pose_energy(rebuilt) / pose_energy(features))
+        energy_ratio.append(pose_energy(rebuilt, ENERGY_LAG_FRAMES).mean()
+                            / pose_energy(features, ENERGY_LAG_FRAMES).mean())
         tokens.append(codes)
     if not tokens:
         return None, None

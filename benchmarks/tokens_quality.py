@@ -95,8 +95,8 @@ for stage in ('vqvae', 'gpt'):
         print(f"{path}: {report}")
 
 test, train = real_dances('test'), real_dances('train')
-dancer = load(dataset, 'tokens', device)
-fps = dancer.fps
+tokens_dancer = load(dataset, 'tokens', device)
+fps = tokens_dancer.fps
 real, real_k, real_g, real_groups, real_labels = scores([(c, p, m) for c, (p, m) in test.items()], fps)
 _, train_k, train_g, _, train_labels = scores([(c, p, m) for c, (p, m) in train.items()], fps)
 has_styles = all(train_labels) and all(real_labels)
@@ -124,8 +124,7 @@ for row, name, options in rows:
             danced_s += len(poses) / fps
             generated.append((clip, dance['poses'], music))
     lines[row] = dict(figures(generated), speed=danced_s / spent_s, speed_cpu=danced_s / spent_cpu_s)
-dancer = load(dataset, 'tokens', device)
-lines['tokens rebuilt (ceiling)'] = figures([(clip, dancer.rebuild(poses, music)['poses'], music)
+lines['tokens rebuilt (ceiling)'] = figures([(clip, tokens_dancer.rebuild(poses, music)['poses'], music)
                                              for clip, (poses, music) in test.items()])
 if has_styles:
     lines['real test dances']['style_accuracy'] = style_accuracy(np.c_[train_k, train_g], train_labels,

@@ -19,7 +19,7 @@ import os
 
 import numpy as np
 
-from l2d.config import parse_setting
+from l2d.config import ConfigError, parse_setting
 from l2d.io import InputError, out_dir
 from l2d.norm import place
 
@@ -175,7 +175,6 @@ class MoveDancer:
 
     def generate(self, music, n_frames, seed=0):
         import torch
-        from l2d.metrics import smooth_in_time
         from l2d.moves import centre_travel, join_clips
         o = self.options
         bounds = self.bounds(music, n_frames)
@@ -185,9 +184,8 @@ class MoveDancer:
         moves, log_probs = moves.cpu().numpy(), log_probs.cpu().numpy()
         blend_frames = int(round(o['blend_s'] * self.fps))
         if o['clips'] == 'centroids':
-            normed = join_clips(self.vocabulary['centroids'][moves], bounds, n_frames, blend_frames, o['ease'])
-            if o['smooth_s']:
-                normed = smooth_in_time(normed, self.fps, o['smooth_s']).astype(np.float32)
+            normed = self.smoothed(join_clips(self.vocabulary['centroids'][moves], bounds, n_frames, blend_frames,
+                                              o['ease']))
             return dict(poses=place(normed, None, self.placement), normed=normed,
                         root_tl=np.zeros((n_frames, 2), np.float32), moves=moves, bounds=bounds)
         move_order = [np.array([m] + [a for a in np.argsort(-p) if a != m], dtype=int)
@@ -198,12 +196,18 @@ class MoveDancer:
                                  bounds, n_frames, blend_frames, o['ease'], o['join_weight'],
                                  int(o['max_candidates']), np.random.default_rng(seed), allowed,
                                  int(o['min_style_candidates']))
-        if o['smooth_s']:
-            chosen['normed'] = smooth_in_time(chosen['normed'], self.fps, o['smooth_s']).astype(np.float32)
+        chosen['normed'] = self.smoothed(chosen['normed'])
         if o['centre_travel']:
             chosen['root_tl'] = centre_travel(chosen['root_tl'])
         return dict(chosen, poses=place(chosen['normed'], chosen['root_tl'], self.placement), bounds=bounds,
                     style=style)
+
+    def smoothed(self, normed):
+        """Joined poses (T, 15, 2) smoothed in time over the `smooth_s` option (as they are at 0)."""
+        from l2d.metrics import smooth_in_time
+        if not self.options['smooth_s']:
+            return normed
+        return smooth_in_time(normed, self.fps, self.options['smooth_s']).astype(np.float32)
 
     def score_moves(self, music, bounds, labels):
         """Move accuracy inputs for a real dance's clips: (teacher-forced argmax moves (N,), free-running greedy
@@ -434,7 +438,7 @@ class TokenDancer:
         (T, 15, 2) at self.fps, tokenised and decoded by the VQ-VAE, then finished as `generate` finishes its dances
         (to the song's music features). What the dancer could reach at best: a ceiling for its figures."""
         from models.tokens import dance_frames, dance_tokens, motion_features
-        features = motion_features(poses, self.fps, self.vq['settings'].get('root_smooth_s', 0.2))
+        features = motion_features(poses, self.fps, self.vq['settings']['root_smooth_s'])
         tokens = dance_tokens(self.vqvae, features, self.vq['mean'], self.vq['std'])
         return dict(self.finish(dance_frames(self.vqvae, tokens, self.vq['mean'], self.vq['std'], len(poses)), music),
                     tokens=tokens)
@@ -477,7 +481,7 @@ def parse_options(text):
                              f"{', '.join(known) or 'none'})")
         try:
             options.setdefault(name, {})[key] = parse_setting(f'{name}.{key}', value, known[key])
-        except SystemExit as e:
+        except ConfigError as e:
             raise InputError(str(e).removeprefix('error: '))
     return options
 

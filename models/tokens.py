@@ -189,15 +189,18 @@ def nearest_style(descriptor, song_descriptors, song_styles, mean, std, min_song
     return int(song_styles[distances.argmin()])
 
 
+def pose_energy(frames, lag_frames=4):
+    """Kinetic energy of each pose channel: motion frames (..., T, MOTION_CHANNELS), numpy or torch -> (...,
+    POSE_CHANNELS) mean squared step over lag_frames frames (longer than a detector's frame-to-frame jitter)."""
+    steps = frames[..., lag_frames:, :POSE_CHANNELS] - frames[..., :-lag_frames, :POSE_CHANNELS]
+    return (steps ** 2).mean(-2)
+
+
 def energy_log_ratio(rebuilt, real, lag_frames=4):
     """How much less (or more) the rebuilt motion moves than the real: rebuilt and real (B, T, MOTION_CHANNELS)
-    torch frames (standardised) -> (B, POSE_CHANNELS) log of the ratio of their kinetic energies, per window and
-    pose channel, with steps taken over lag_frames frames (longer than a detector's frame-to-frame jitter). 0 where
-    they move alike; a squared error alone shrinks the rebuilt moves (log ratios below 0)."""
-    def energy(frames):
-        steps = frames[:, lag_frames:, :POSE_CHANNELS] - frames[:, :-lag_frames, :POSE_CHANNELS]
-        return steps.pow(2).mean(1) + 1e-4
-    return energy(rebuilt).log() - energy(real).log()
+    torch frames (standardised) -> (B, POSE_CHANNELS) log of the ratio of their `pose_energy`, per window and pose
+    channel. 0 where they move alike; a squared error alone shrinks the rebuilt moves (log ratios below 0)."""
+    return (pose_energy(rebuilt, lag_frames) + 1e-4).log() - (pose_energy(real, lag_frames) + 1e-4).log()
 
 
 def perplexity(tokens, n_codes):
