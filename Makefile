@@ -50,7 +50,7 @@ bench-dwm: $(VENV)/.installed
 	$(PY) cluster.py --dataset=dance_with_melody --dancer=original --unit=seconds --clip_s=1.0 --gallery=False
 	$(MAKE) --no-print-directory -j2 -Otarget train-moves train-gan train-tokens DATASET=dance_with_melody \
 		SEQ_ARGS=--seq_len=50 VQVAE_ARGS="--max_steps=1200 --lr_decay_steps=1200 $(TOKENIZER_ARGS) --root_weight=8" \
-		GPT_ARGS=--max_steps=1000
+		GPT_ARGS="--max_steps=1000 --grid_shifts=1"
 	$(PY) bench.py --dataset=dance_with_melody
 
 # The dancers' training, one chain per family. The trainers use one CPU thread each, so `make -j2` trains two

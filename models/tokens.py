@@ -80,16 +80,16 @@ def beat_phase(times_s, beat_times_s):
     return np.clip((times_s - grid[i]) / (grid[i + 1] - grid[i]), 0.0, 1.0)
 
 
-def token_music(music, n_tokens, frames_per_token):
+def token_music(music, n_tokens, frames_per_token, start_frame=0):
     """The music heard during each token: music, a music-feature dict (l2d.audio.load_music; rows at the pose fps);
-    n_tokens tokens of frames_per_token frames. -> (n_tokens, MEL_BANDS + 4) float32: the log-mel spectrogram (dB)
-    pooled into MEL_BANDS bands and over the token's frames, the strongest onset, whether a beat falls in it (0/1),
-    and the beat phase at its first frame as (sin, cos). A song shorter than the tokens is padded with its last row
-    (beats and onsets with 0)."""
+    n_tokens tokens of frames_per_token frames, the first starting at frame start_frame. -> (n_tokens, MEL_BANDS + 4)
+    float32: the log-mel spectrogram (dB) pooled into MEL_BANDS bands and over the token's frames, the strongest
+    onset, whether a beat falls in it (0/1), and the beat phase at its first frame as (sin, cos). A song shorter than
+    the tokens is padded with its last row (beats and onsets with 0)."""
     n_frames = n_tokens * frames_per_token
-    mel = np.asarray(music['mel_db'], np.float32)
-    onset = np.asarray(music['onset_strength'], np.float32)
-    beats = np.asarray(music['beats'], np.float32)
+    mel = np.asarray(music['mel_db'], np.float32)[start_frame:]
+    onset = np.asarray(music['onset_strength'], np.float32)[start_frame:]
+    beats = np.asarray(music['beats'], np.float32)[start_frame:]
     have = min(len(mel), n_frames)
     if have == 0:
         raise ValueError("music features have no frames")
@@ -105,7 +105,8 @@ def token_music(music, n_tokens, frames_per_token):
     bands = fit(mel, True).reshape(n_frames, MEL_BANDS, -1).mean(-1).reshape(n_tokens, frames_per_token, MEL_BANDS)
     onset = fit(onset, False).reshape(n_tokens, frames_per_token)
     beats = fit(beats, False).reshape(n_tokens, frames_per_token)
-    phase = beat_phase(np.arange(n_tokens) * frames_per_token / float(music['fps']), music['beat_times_s'])
+    phase = beat_phase((start_frame + np.arange(n_tokens) * frames_per_token) / float(music['fps']),
+                       music['beat_times_s'])
     return np.concatenate([bands.mean(1), onset.max(1, keepdims=True), beats.max(1, keepdims=True),
                            np.sin(2 * np.pi * phase)[:, None], np.cos(2 * np.pi * phase)[:, None]],
                           axis=1).astype(np.float32)

@@ -22,7 +22,7 @@ VQVAE = ('--dataset=tiny', '--hidden=32', '--code_dim=16', '--n_codes=32', '--n_
          '--pose_in_torso_lengths=True', '--energy_weight=0.1', '--window_frames=32', '--batch_size=8', '--log_every=5',
          '--ckpt_every=10', '--picture_codes=4')
 GPT = ('--dataset=tiny', '--n_embd=32', '--n_layer=1', '--n_head=2', '--block_size=16', '--batch_size=8',
-       '--log_every=5', '--ckpt_every=10')
+       '--log_every=5', '--ckpt_every=10', '--grid_shifts=2')
 STEPS = 20
 
 
@@ -70,6 +70,13 @@ def test_token_music_beats_phase_and_padding():
     assert rows[0, 0] == pytest.approx(3.5) and rows[0, 15] == pytest.approx(123.5)  # mel pooled into 16 bands
     assert beat_phase([0.5, 0.75, 1.25, 0.25], [0.5, 1.0]) == pytest.approx([0, 0.5, 0.5, 0.5])
     assert with_neighbours(np.arange(3.0)[:, None], 1, 1).tolist() == [[0, 0, 1], [0, 1, 2], [1, 2, 2]]
+    # The grid laid from frame 2: the beats at frames 10 and 20 fall in tokens 2 and 4, and the phases are those of
+    # the song's time at each token's first frame (0.1 s, 0.3 s, 0.5 s against beats every 0.5 s).
+    shifted = token_music(music, n_tokens=9, frames_per_token=4, start_frame=2)
+    assert np.flatnonzero(shifted[:, 17]).tolist() == [2, 4]
+    phases = [0.2, 0.6, 0.0]
+    assert np.allclose(shifted[:3, 18], np.sin(2 * np.pi * np.array(phases)), atol=1e-6)
+    assert np.allclose(shifted[:3, 19], np.cos(2 * np.pi * np.array(phases)), atol=1e-6)
 
 
 def test_snap_to_beats_moves_motion_onto_the_beats():
@@ -235,6 +242,8 @@ def test_training_writes_reports_and_checkpoints(trained):
         assert gpt['codebook_id'] == vq['codebook_id'] and gpt['styles'] == ['tempo0', 'tempo1']
         assert gpt['history'][-1]['loss'] < gpt['history'][0]['loss']
         assert 'test_loss' in gpt['report'] and vq['placement']['scale'] > 0
+        # 6 training dances, each also mirrored, each tokenised from its first frame and from half a token in.
+        assert gpt['report']['train_sequences'] == 6 * 2 * 2
 
 
 def test_resumed_run_continues_where_it_stopped(trained, tmp_path):
