@@ -34,7 +34,10 @@ and 0.83, joint error unchanged (0.026, 0.028 -> 0.026, 0.027); the token dancer
 5.8 -> 6.0, BAS 0.51 -> 0.54, floor width 1.03 -> 0.81 (real 1.39). At 0.3 the joint error rose to 0.035. On 7
 held-out Dance with Melody dances it raised the joint error 0.083 -> 0.092 and lowered the dancer's BAS 0.28, 0.30
 -> 0.24, 0.25 (nulls 0.12-0.14 half-beat), so `make bench-dwm` leaves it at 0. More steps: 2400 rather than 1200
-(without it) 0.084; a learning rate of 2e-3 rather than 1e-3, 0.099. `root_weight` weighs the two root velocity
+(without it) 0.084; a learning rate of 2e-3 rather than 1e-3, 0.099. Longer still is unsafe: over 3600 steps (decayed
+over them; and again at a constant rate with the gradient's norm clipped at 1) the encoder's vectors drifted away
+from their codes between steps 1400 and 1800 (commitment loss 0.4 -> 1 -> 4 or 1e7) and every window fell to one
+code (7 held-out Dance with Melody dances: joint error 0.36, perplexity 1). `root_weight` weighs the two root velocity
 channels in the losses against a pose channel: the travel is 2 of 32 channels, and at 1 the dancer's rebuilt root
 velocity was off by 0.60 torso lengths/s against a real speed of 0.9 (there, with root_weight 8: 0.20, joints
 0.125). The learning rate decays
