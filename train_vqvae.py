@@ -37,10 +37,11 @@ held-out Dance with Melody dances it raised the joint error 0.083 -> 0.092 and l
 (without it) 0.084; a learning rate of 2e-3 rather than 1e-3, 0.099. Longer still is unsafe: over 3600 steps (decayed
 over them; and again at a constant rate with the gradient's norm clipped at 1) the encoder's vectors drifted away
 from their codes between steps 1400 and 1800 (commitment loss 0.4 -> 1 -> 4 or 1e7) and every window fell to one
-code (7 held-out Dance with Melody dances: joint error 0.36, perplexity 1). `root_weight` weighs the two root velocity
-channels in the losses against a pose channel: the travel is 2 of 32 channels, and at 1 the dancer's rebuilt root
-velocity was off by 0.60 torso lengths/s against a real speed of 0.9 (there, with root_weight 8: 0.20, joints
-0.125). The learning rate decays
+code (7 held-out Dance with Melody dances: joint error 0.36, perplexity 1); so did a commitment_weight of 0.25 at
+1200 steps (step 950). At the settings of `make bench-dwm` three seeds gave 0.083, 0.081, 0.083.
+`root_weight` weighs the two root velocity channels in the losses against a pose channel: the travel is 2 of 32
+channels, and at 1 the dancer's rebuilt root velocity was off by 0.60 torso lengths/s against a real speed of 0.9
+(there, with root_weight 8: 0.20, joints 0.125). The learning rate decays
 along a cosine to `lr_floor` times itself over `lr_decay_steps` (0: constant) and stays there (on 6 Dance with
 Melody training dances held out, 1200 steps: joint error 0.140 torso lengths constant, 0.133 decayed over 1200; the
 demo's 400 steps rebuilt its dances better at a constant rate, 0.038 against 0.045). `mirror_dances` adds every
