@@ -211,6 +211,18 @@ def perplexity(tokens, n_codes):
     return float(np.exp(-(p * np.log(p)).sum()))
 
 
+def training_collapsed(history, loss_factor=5.0, perplexity_share=0.05):
+    """Whether a VQ-VAE's training has collapsed, from its logged records, oldest first (dicts with 'frames', the
+    frame loss, and 'batch_perplexity'): the last record's perplexity is under `perplexity_share` of the highest
+    logged and its frame loss over `loss_factor` times the lowest. Every window then falls to a few codes and the
+    decoder draws their mean; no run seen so far came back from it (train_vqvae.py says which settings did it)."""
+    if len(history) < 2:
+        return False
+    last = history[-1]
+    return bool(last['batch_perplexity'] < perplexity_share * max(r['batch_perplexity'] for r in history)
+                and last['frames'] > loss_factor * min(r['frames'] for r in history))
+
+
 # ---- the VQ-VAE -------------------------------------------------------------------------------------------------
 
 class ResBlock(nn.Module):

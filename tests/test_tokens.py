@@ -15,7 +15,7 @@ from l2d.norm import root_track
 from models.tokens import (RHYTHM_BEATS, EMAQuantizer, MotionVQVAE, MusicGPT, beat_phase, energy_log_ratio,
                            gpt_weights, mirror_features, motion_features, motion_from_features, nearest_style,
                            positions_hidden, sample_tokens, snap_to_beats, song_descriptor, token_music,
-                           with_neighbours)
+                           training_collapsed, with_neighbours)
 from test_cluster import FPS, STANDING, write_dataset
 
 VQVAE = ('--dataset=tiny', '--hidden=32', '--code_dim=16', '--n_codes=32', '--n_books=2', '--residual=True',
@@ -157,6 +157,18 @@ def test_energy_log_ratio_sees_shrunken_moves_not_a_shift():
     halved = energy_log_ratio(real * 0.5, real)
     assert halved.shape == (2, 30) and torch.allclose(halved, torch.full_like(halved, np.log(0.25)), atol=0.01)
     assert energy_log_ratio(real * 0.5 + torch.randn(2, 64, 32) * 0.02, real, lag_frames=4).max() < -1
+
+
+def test_training_collapse_is_a_lost_codebook_with_a_loss_that_rose():
+    def records(frames, perplexities):
+        return [dict(frames=f, batch_perplexity=p) for f, p in zip(frames, perplexities)]
+    learning = records([0.6, 0.3, 0.1, 0.05, 0.04], [70, 100, 125, 130, 128])
+    assert not any(training_collapsed(learning[:i]) for i in range(len(learning) + 1))
+    # Step 1000 of a run on Dance with Melody whose commitment weight was 0.25.
+    assert training_collapsed(learning + records([0.98], [6]))
+    # Fewer codes with a good fit, or a worse fit on many codes, is not a collapse.
+    assert not training_collapsed(learning + records([0.04], [5]))
+    assert not training_collapsed(learning + records([0.9], [120]))
 
 
 def test_product_quantiser_keeps_each_book_to_its_own_piece():
