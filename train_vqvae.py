@@ -38,8 +38,9 @@ held-out Dance with Melody dances it raised the joint error 0.083 -> 0.092 and l
 over them; and again at a constant rate with the gradient's norm clipped at 1) the encoder's vectors drifted away
 from their codes between steps 1400 and 1800 (commitment loss 0.4 -> 1 -> 4 or 1e7) and every window fell to one
 code (7 held-out Dance with Melody dances: joint error 0.36, perplexity 1); so did a commitment_weight of 0.25 at
-1200 steps (step 950). At the settings of `make bench-dwm` three seeds gave 0.083, 0.081, 0.083. A run that
-collapses (models.tokens.training_collapsed) stops with an error before it saves another checkpoint.
+1200 steps (step 950), and, without re-seeding dead codes (dead_below 0), 3600 steps (step 2100). At the settings
+of `make bench-dwm` three seeds gave 0.083, 0.081, 0.083. A run that collapses (models.tokens.training_collapsed)
+stops with an error before it saves another checkpoint.
 `root_weight` weighs the two root velocity channels in the losses against a pose channel: the travel is 2 of 32
 channels, and at 1 the dancer's rebuilt root velocity was off by 0.60 torso lengths/s against a real speed of 0.9
 (there, with root_weight 8: 0.20, joints 0.125). The learning rate decays
@@ -252,13 +253,14 @@ while step < max_steps:
             record['energy'] = loss_energy.item()
         history.append(record)
         bar.set_postfix(frames=f"{record['frames']:.4f}", ppl=f"{record['batch_perplexity']:.0f}")
-        if training_collapsed(history):
+        if training_collapsed([r['frames'] for r in history]):
             bar.close()
-            raise SystemExit(f"error: the VQ-VAE collapsed at step {step} (batch perplexity "
-                             f"{record['batch_perplexity']:.1f}, frame loss {record['frames']:.3f}): every window "
-                             f"falls to a few codes. {ckpt_path} still holds the last checkpoint (every {ckpt_every} "
-                             f"steps); train afresh (--resume=False) with a lower --learning_rate, fewer --max_steps "
-                             f"or a shorter --lr_decay_steps (the docstring of train_vqvae.py says what collapsed)")
+            raise SystemExit(f"error: the VQ-VAE collapsed at step {step} (frame loss {record['frames']:.3f}, "
+                             f"{min(r['frames'] for r in history):.4f} at best; batch perplexity "
+                             f"{record['batch_perplexity']:.1f}). {ckpt_path} still holds the last checkpoint "
+                             f"(every {ckpt_every} steps); train afresh (--resume=False) with a lower "
+                             f"--learning_rate, fewer --max_steps or a shorter --lr_decay_steps (the docstring of "
+                             f"train_vqvae.py says what collapsed)")
     if step % ckpt_every == 0 and step < max_steps:
         seconds += time.time() - started
         started = time.time()
