@@ -17,9 +17,10 @@ seeds for 1 grid and 400) went from FID_k 18.2 to 15.7 on average (real floor 7.
 BAS 0.52 -> 0.70 (real 0.75; half-beat null 0.10 -> 0.04), its style accuracy 0.81 -> 0.78 (real 0.96). Dance with
 Melody's dances are long enough not to be learnt by heart: on 7 held-out training dances (1000 steps, 2 transformer
 seeds x 2 bench seeds) 8 grids lowered the test loss 5.95 -> 5.16 but not what the dancer does (FID_k 11.4 -> 16.7,
-real floor 12.4; Div_k 5.4 -> 5.7, real 7.4; dance type 0.82 -> 0.77, real 0.97), so `make bench-dwm` uses 1. When no style is asked for, the dancer takes the style of the training
-song whose rhythm is most like the song's (models.tokens.nearest_style over models.tokens.song_descriptor: the metre
-read off the tempogram, and the beat period); its accuracy on the test songs is reported.
+real floor 12.4; Div_k 5.4 -> 5.7, real 7.4; dance type 0.82 -> 0.77, real 0.97), so `make bench-dwm` uses 1.
+When no style is asked for, the dancer takes the style of the training song whose rhythm is most like the song's
+(models.tokens.nearest_style over models.tokens.song_descriptor: the metre read off the tempogram, and the beat
+period); its accuracy on the test songs is reported.
 
 Writes out/<dataset>/gpt/ckpt.pt (weights, optimiser, settings, model args, the music standardisation, the styles
 and training-song descriptors, the id of the VQ-VAE codebook it learnt) and reports the teacher-forced loss and
@@ -111,12 +112,12 @@ for split in dances:
         style = styles.index(meta[clip]['label']) if meta[clip].get('label') in styles else len(styles)
         versions = [features, mirror_features(features)] if mirror_dances and split == 'train' else [features]
         shifts = range(0, frames_per_token, -(-frames_per_token // grid_shifts)) if split == 'train' else [0]
+        descriptor = song_descriptor(music)
         for f, shift in ((f, shift) for f in versions for shift in shifts):
             tokens = dance_tokens(vqvae, f[shift:], vq['mean'], vq['std'])
             heard = token_music(music, len(tokens), frames_per_token, start_frame=shift)
             song = with_neighbours(heard, music_before, music_after)
-            dances[split].append(dict(clip=clip, tokens=tokens, music=song, style=style,
-                                      descriptor=song_descriptor(music)))
+            dances[split].append(dict(clip=clip, tokens=tokens, music=song, style=style, descriptor=descriptor))
 if not dances['train']:
     raise SystemExit(f"error: no training dance with poses and music in {data_dir(dataset)}")
 train_music = np.concatenate([d['music'] for d in dances['train']])

@@ -21,6 +21,7 @@ import numpy as np
 
 from l2d.config import ConfigError, parse_setting
 from l2d.io import InputError, out_dir
+from l2d.metrics import smooth_in_time
 from l2d.norm import place
 
 
@@ -184,8 +185,8 @@ class MoveDancer:
         moves, log_probs = moves.cpu().numpy(), log_probs.cpu().numpy()
         blend_frames = int(round(o['blend_s'] * self.fps))
         if o['clips'] == 'centroids':
-            normed = self.smoothed(join_clips(self.vocabulary['centroids'][moves], bounds, n_frames, blend_frames,
-                                              o['ease']))
+            normed = join_clips(self.vocabulary['centroids'][moves], bounds, n_frames, blend_frames, o['ease'])
+            normed = smooth_in_time(normed, self.fps, o['smooth_s']).astype(np.float32)
             return dict(poses=place(normed, None, self.placement), normed=normed,
                         root_tl=np.zeros((n_frames, 2), np.float32), moves=moves, bounds=bounds)
         move_order = [np.array([m] + [a for a in np.argsort(-p) if a != m], dtype=int)
@@ -196,18 +197,11 @@ class MoveDancer:
                                  bounds, n_frames, blend_frames, o['ease'], o['join_weight'],
                                  int(o['max_candidates']), np.random.default_rng(seed), allowed,
                                  int(o['min_style_candidates']))
-        chosen['normed'] = self.smoothed(chosen['normed'])
+        chosen['normed'] = smooth_in_time(chosen['normed'], self.fps, o['smooth_s']).astype(np.float32)
         if o['centre_travel']:
             chosen['root_tl'] = centre_travel(chosen['root_tl'])
         return dict(chosen, poses=place(chosen['normed'], chosen['root_tl'], self.placement), bounds=bounds,
                     style=style)
-
-    def smoothed(self, normed):
-        """Joined poses (T, 15, 2) smoothed in time over the `smooth_s` option (as they are at 0)."""
-        from l2d.metrics import smooth_in_time
-        if not self.options['smooth_s']:
-            return normed
-        return smooth_in_time(normed, self.fps, self.options['smooth_s']).astype(np.float32)
 
     def score_moves(self, music, bounds, labels):
         """Move accuracy inputs for a real dance's clips: (teacher-forced argmax moves (N,), free-running greedy
@@ -347,7 +341,6 @@ class GanDancer:
         self.made_by = f"{path}, style {style or 'picked from the music'}, smooth_s={self.options['smooth_s']}"
 
     def generate(self, music, n_frames, seed=0):
-        from l2d.metrics import smooth_in_time
         from models.gan import generate_dance
         # A music file a few frames shorter than its pose file: the dancer holds the last pose, where it stands.
         n_music = min(n_frames, len(music['beats']))
@@ -355,9 +348,8 @@ class GanDancer:
             raise InputError("no music frames")
         normed, root_tl = generate_dance(self.ckpt, music, n_music, seed, self.options['style'] or None, self.device,
                                          self.models)
-        if self.options['smooth_s']:
-            normed = smooth_in_time(normed, self.fps, self.options['smooth_s']).astype(np.float32)
-            root_tl = smooth_in_time(root_tl, self.fps, self.options['smooth_s']).astype(np.float32)
+        normed = smooth_in_time(normed, self.fps, self.options['smooth_s']).astype(np.float32)
+        root_tl = smooth_in_time(root_tl, self.fps, self.options['smooth_s']).astype(np.float32)
         normed = np.concatenate([normed, np.repeat(normed[-1:], n_frames - n_music, 0)])
         root_tl = np.concatenate([root_tl, np.repeat(root_tl[-1:], n_frames - n_music, 0)])
         return dict(poses=place(normed, root_tl, self.placement), normed=normed, root_tl=root_tl)
@@ -446,12 +438,10 @@ class TokenDancer:
     def finish(self, frames, music):
         """Decoded motion frames (T, 32) -> the dance dict of `generate`: smoothed, snapped to the beats, travel
         centred and placed on the floor, as the options say."""
-        from l2d.metrics import smooth_in_time
         from l2d.moves import centre_travel
         from models.tokens import motion_from_features, snap_to_beats
         normed, root_tl = motion_from_features(frames)
-        if self.options['smooth_s']:
-            normed = smooth_in_time(normed, self.fps, self.options['smooth_s']).astype(np.float32)
+        normed = smooth_in_time(normed, self.fps, self.options['smooth_s']).astype(np.float32)
         if self.options['snap_beats']:
             normed, root_tl = snap_to_beats(normed, root_tl, self.fps, music['beat_times_s'])
         if self.options['centre_travel']:
