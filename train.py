@@ -27,7 +27,7 @@ from l2d.config import configure
 from l2d.io import InputError, atomic_path, data_dir, out_dir
 from l2d.audio import load_music, music_matrix
 from l2d.moves import load_moves, moves_file, music_windows
-from l2d.processes import start_processes
+from l2d.processes import start_processes, stop_processes
 from l2d.progress import progress
 from models.dancer import Dancer
 
@@ -243,5 +243,5 @@ for epoch in range(first_epoch, epochs + 1):
         torch.distributed.barrier()
 if master and first_epoch <= epochs:
     print(f"wrote {ckpt_path}")
-if distributed:
-    torch.distributed.destroy_process_group()
+del model  # under torchrun it holds the process group (see stop_processes)
+stop_processes(world_size)

@@ -40,7 +40,7 @@ import torch.nn.functional as F
 from l2d.audio import load_music
 from l2d.config import configure
 from l2d.io import InputError, atomic_path, data_dir, load_meta, load_poses, out_dir, save_json, split_clips
-from l2d.processes import start_processes
+from l2d.processes import start_processes, stop_processes
 from l2d.progress import progress
 from models.tokens import (MotionVQVAE, MusicGPT, dance_tokens, mirror_features, motion_features, nearest_style,
                            resume_checkpoint, song_descriptor, token_music, with_neighbours)
@@ -275,5 +275,5 @@ if master:
         print(f"style picked from the music: right for {report['style_from_music_test_accuracy']:.2f} of the test "
               f"songs")
     print(f"trained {step} steps in {seconds:.1f} s ({time.process_time():.1f} s of CPU in this run); wrote {out}")
-if ddp:
-    torch.distributed.destroy_process_group()
+del trainer  # it holds the process group (see stop_processes)
+stop_processes(world)

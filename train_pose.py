@@ -17,7 +17,7 @@ import torch
 from l2d.config import configure
 from l2d.io import InputError, atomic_path, data_dir, load_poses, out_dir, save_json, split_clips
 from l2d.norm import normalize
-from l2d.processes import start_processes
+from l2d.processes import start_processes, stop_processes
 from l2d.progress import progress
 from l2d.plausibility import body_check
 from l2d.plots import save_loss_plot
@@ -219,5 +219,5 @@ if master:
     for key, value in check.items():
         print(f"  {key:24s} {value:.4f}  untrained {check_untrained[key]:.4f}  noise {check_noise[key]:.4f}")
     print(f"wrote {out}")
-if ddp:
-    torch.distributed.destroy_process_group()
+del gen_ddp, critic_ddp  # they hold the process group (see stop_processes)
+stop_processes(world)

@@ -38,7 +38,7 @@ from l2d.audio import load_music
 from l2d.metrics import FWHM_PER_SIGMA, KINETIC_SMOOTH_S, MOTION_BEAT_SIGMA_S
 from l2d.norm import normalize, place, placement
 from l2d.plots import save_loss_plot
-from l2d.processes import start_processes
+from l2d.processes import start_processes, stop_processes
 from l2d.progress import progress
 from l2d.skeleton import MIDHIP, NUM_JOINTS, mirror
 from models.gan import (PoseGenerator, SeqCritic, SeqGenerator, StyleClassifier, beat_phase, beat_speed_score,
@@ -469,5 +469,5 @@ if master:
     if sample_seconds > 0:
         save_sample(os.path.join(out, f'sample_{step}.mp4'))
     print(f"wrote {out}")
-if ddp:
-    torch.distributed.destroy_process_group()
+del seq_g_ddp, critic_ddp, classifier_ddp  # they hold the process group (see stop_processes)
+stop_processes(world)

@@ -71,7 +71,7 @@ import torch.nn.functional as F
 from l2d.config import configure
 from l2d.io import InputError, atomic_path, data_dir, load_meta, load_poses, out_dir, save_json, split_clips
 from l2d.norm import placement as floor_placement
-from l2d.processes import start_processes
+from l2d.processes import start_processes, stop_processes
 from l2d.progress import progress
 from l2d.skeleton import BONE_SIDES, BONES
 from models.tokens import (MotionVQVAE, dance_frames, dance_tokens, energy_log_ratio, mirror_features, motion_features,
@@ -350,5 +350,5 @@ if master:
                   f"{'/'.join(f'{p:.1f}' for p in r['perplexity_per_book'])} of {n_codes} codes, "
                   f"{r['dead_codes']} unused")
     print(f"trained {step} steps in {seconds:.1f} s ({time.process_time():.1f} s of CPU in this run); wrote {out}")
-if ddp:
-    torch.distributed.destroy_process_group()
+del trainer  # it holds the process group (see stop_processes)
+stop_processes(world)

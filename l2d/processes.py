@@ -22,3 +22,18 @@ def start_processes(device='auto', cpu_threads=0):
     if world > 1:
         torch.distributed.init_process_group('nccl' if device.startswith('cuda') else 'gloo')
     return device, rank, world
+
+
+def stop_processes(world):
+    """Leave the process group at the end of a run that joined one (world > 1); nothing for a single process.
+
+    Every process waits at a barrier first, so none tears its connections down while another still works (rank 0
+    writes the final checkpoint and pictures). Call it after deleting the DDP wrappers: they hold the process
+    group, and one freed only while the interpreter shuts down can abort the process (seen once in CI, rank 1)."""
+    import gc
+
+    import torch
+    if world > 1:
+        torch.distributed.barrier()
+        torch.distributed.destroy_process_group()
+        gc.collect()

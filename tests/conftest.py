@@ -28,12 +28,14 @@ def roots(tmp_path, monkeypatch):
     return data, out
 
 
-def run_script(script, *args, check=True, timeout=600):
-    """Run a top-level script with the venv's python (environment inherited, so L2D_DATA/L2D_OUT apply).
-    Returns the CompletedProcess; on check and failure, fails the test with the script's output."""
+def run_script(script, *args, check=True, timeout=600, processes=1):
+    """Run a top-level script with the venv's python (environment inherited, so L2D_DATA/L2D_OUT apply), under
+    torchrun with that many processes when processes > 1. Returns the CompletedProcess; on check and failure, fails
+    the test with the script's output."""
     import subprocess
-    proc = subprocess.run([sys.executable, os.path.join(ROOT, script), *args], capture_output=True, text=True,
-                          timeout=timeout, cwd=ROOT)
+    launcher = ['-m', 'torch.distributed.run', '--standalone', f'--nproc_per_node={processes}'] if processes > 1 else []
+    proc = subprocess.run([sys.executable, *launcher, os.path.join(ROOT, script), *args], capture_output=True,
+                          text=True, timeout=timeout, cwd=ROOT)
     if check and proc.returncode != 0:
         pytest.fail(f"{script} {' '.join(args)} exited {proc.returncode}:\n{proc.stdout[-3000:]}\n"
                     f"{proc.stderr[-3000:]}")

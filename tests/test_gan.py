@@ -1,7 +1,6 @@
 """The two-stage GAN dancer: train_pose.py, train_seq.py and models.gan.generate_dance on tiny synthetic data."""
 import json
 import os
-import sys
 
 import numpy as np
 import pytest
@@ -104,13 +103,8 @@ def test_pose_gan_learns_a_body(trained):
 def test_pose_gan_under_torchrun_then_resumed(roots):
     data, out = roots
     make_dataset(data, n_clips=2, seconds=3.0)
-    import subprocess
-    from conftest import ROOT
     args = ('--dataset=tiny', '--log_every=1', '--check_samples=100')
-    proc = subprocess.run([sys.executable, '-m', 'torch.distributed.run', '--standalone', '--nproc_per_node=2',
-                           os.path.join(ROOT, 'train_pose.py'), *args, '--max_steps=4'],
-                          capture_output=True, text=True, timeout=300, cwd=ROOT)
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    proc = run_script('train_pose.py', *args, '--max_steps=4', processes=2)
     ckpt = load_checkpoint(out / 'tiny' / 'gan_pose' / 'ckpt.pt')
     assert ckpt['world_size'] == 2 and ckpt['step'] == 4
     assert all(np.isfinite([h['loss_d'], h['loss_g']]).all() for h in ckpt['history'])

@@ -309,3 +309,13 @@ def test_rebuilt_real_dance_is_the_dance_through_the_tokens(trained):
     decoded = motion_from_features(dance_frames(dancer.vqvae, rebuilt['tokens'], dancer.vq['mean'], dancer.vq['std'],
                                                 len(poses)))
     assert np.allclose(rebuilt['normed'], decoded[0]) and np.allclose(rebuilt['root_tl'], decoded[1])
+
+
+def test_both_stages_train_under_torchrun(tmp_path):
+    with module_roots(tmp_path):
+        write_dataset('tiny')
+        for script, args in (('train_vqvae.py', VQVAE), ('train_gpt.py', GPT)):
+            proc = run_script(script, *args, '--max_steps=10', processes=2)
+            assert proc.stdout.count('trained 10 steps') == 1  # only rank 0 reports and writes
+            ckpt = torch.load(out_dir('tiny', script[len('train_'):-len('.py')], 'ckpt.pt'), weights_only=False)
+            assert ckpt['step'] == 10 and np.isfinite(ckpt['history'][-1]['loss'])

@@ -3,14 +3,12 @@ torchrun, a dance for songs longer and shorter than any in training, the test-sp
 import json
 import os
 import shutil
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 import torch
 
-from conftest import ROOT, module_roots, run_script
+from conftest import module_roots, run_script
 from l2d.io import data_dir, load_poses, out_dir, save_wav, video_info
 from test_cluster import FPS, write_dataset
 
@@ -83,10 +81,7 @@ def test_resume_continues_where_it_stopped(trained, roots):
 
 def test_torchrun_two_processes(trained, roots):
     copy_dataset(trained, roots)
-    proc = subprocess.run([sys.executable, '-m', 'torch.distributed.run', '--standalone', '--nproc_per_node=2',
-                           os.path.join(ROOT, 'train.py'), *TRAIN, '--epochs=1'],
-                          capture_output=True, text=True, cwd=ROOT, timeout=300)
-    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    proc = run_script('train.py', *TRAIN, '--epochs=1', processes=2)
     assert '2 processes' in proc.stdout
     assert proc.stdout.count('epoch 1/1:') == 1  # only rank 0 reports
     ckpt = load_checkpoint()
