@@ -116,6 +116,17 @@ def test_pose_gan_under_torchrun_then_resumed(roots):
     assert resumed['history'][:4] == ckpt['history']
 
 
+def test_seq_gan_under_torchrun(roots):
+    data, out = roots
+    make_dataset(data, n_clips=3, seconds=3.0)
+    run_script('train_pose.py', '--dataset=tiny', '--max_steps=20', '--check_samples=100')
+    proc = run_script('train_seq.py', '--dataset=tiny', '--max_steps=4', '--seq_len=30', '--sample_seconds=1',
+                      '--log_every=1', processes=2)
+    assert proc.stdout.count('wrote') == 1  # only rank 0 writes
+    ckpt = load_checkpoint(out / 'tiny' / 'gan_seq' / 'ckpt.pt')
+    assert ckpt['world_size'] == 2 and ckpt['step'] == 4 and [h['step'] for h in ckpt['history']] == [1, 2, 3, 4]
+
+
 def test_seq_gan_trains_skips_bad_clips_and_resumes(trained, monkeypatch):
     data, out, _, stdout = trained
     assert os.path.join('music', 'clip1.npz') in stdout  # the clip without music is named and skipped
