@@ -2,8 +2,8 @@
 
 Reads the training clips' poses and music features (data/<dataset>/poses/, music/ from process_waves.py,
 meta.json for the style labels) and the frozen pose generator of train_pose.py (out/<dataset>/gan_pose/ckpt.pt).
-models.gan.SeqGenerator turns an initial latent, per-frame noise, the music of each frame and optionally the style
-into latent shifts, summed over time and decoded by the pose generator, and into the root's velocity (the dancer's
+models.gan.SeqGenerator turns an initial latent, per-frame noise, the music of each frame (by default only its beat:
+`generator_hears`) and optionally the style into latent shifts, summed over time and decoded by the pose generator, and into the root's velocity (the dancer's
 travel, trained against the real dances' MidHip tracks smoothed over `root_smooth_s`). models.gan.SeqCritic (hinge
 loss) judges (dance, root velocity, music) triples: real dances with their own music against generated dances and
 against real dances paired with the wrong music (another song, or the same song shifted off the beat), so a dance
@@ -41,7 +41,7 @@ from l2d.plots import save_loss_plot
 from l2d.processes import start_processes, stop_processes
 from l2d.progress import progress
 from l2d.skeleton import MIDHIP, NUM_JOINTS, mirror
-from models.gan import (PoseGenerator, SeqCritic, SeqGenerator, StyleClassifier, beat_phase, beat_speed_score,
+from models.gan import (MUSIC_GROUPS, PoseGenerator, SeqCritic, SeqGenerator, StyleClassifier, beat_phase, beat_speed_score,
                         generate_dance, kinetic_statistics, motion_levels, motion_statistics, music_inputs,
                         sample_latents)
 
@@ -54,6 +54,10 @@ noise_dim = 8             # per-frame noise size
 code_dim = 8              # size of the dance code, noise drawn once per dance
 hidden = 128              # GRU state size
 music_hidden = 32         # size of the music projection
+generator_hears = 'beat'  # what of the music the generator reads (models.gan.MUSIC_GROUPS: mel, tempogram, onset,
+                          # beat); the critic and the style classifier always read all of it. The beat alone: hearing
+                          # the demo's synthetic timbre too, the demo GAN lost the beat of a string orchestra it never
+                          # heard (BAS 0.97x its half-beat null; 1.9x with the timbre held at its training mean)
 critic_hidden = 64
 use_style = True          # condition on the meta.json labels (and train a music -> style classifier)
 style_dim = 8
@@ -108,6 +112,11 @@ RESUMABLE_CHANGES = ('max_steps', 'sample_every', 'sample_seconds', 'ckpt_every'
 LOSS_KEYS = ('loss_d', 'loss_g', 'real_vs_fake', 'real_vs_mismatch', 'style_loss', 'move_size', 'move_change',
              'root_speed', 'beat_speed')
 STEP, SIZE, CHANGE = 0, 1, 2  # rows of models.gan.motion_statistics: mean step, size of moves, change of step
+
+unheard = sorted(set(generator_hears.split(',')) - set(MUSIC_GROUPS))
+if unheard:
+    raise SystemExit(f"error: --generator_hears={generator_hears!r}: no music group {', '.join(map(repr, unheard))} "
+                     f"(known: {','.join(MUSIC_GROUPS)})")
 
 # ---- processes and device ----------------------------------------------------------------------------------------
 device, rank, world = start_processes(device, cpu_threads)
@@ -204,7 +213,8 @@ z_dim = pose_g.z_dim
 torch.manual_seed(seed)
 n_styles = len(styles) if style_on else 0
 seq_g_args = {'z_dim': z_dim, 'noise_dim': noise_dim, 'code_dim': code_dim, 'hidden': hidden,
-              'music_hidden': music_hidden, 'n_styles': n_styles, 'style_dim': style_dim}
+              'music_hidden': music_hidden, 'n_styles': n_styles, 'style_dim': style_dim,
+              'hears': tuple(generator_hears.split(','))}
 critic_args = {'hidden': critic_hidden, 'music_hidden': music_hidden, 'n_styles': n_styles, 'style_dim': style_dim}
 seq_g = SeqGenerator(**seq_g_args).to(device)
 critic = SeqCritic(**critic_args).to(device)

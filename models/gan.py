@@ -31,6 +31,9 @@ POSE_DIM = NUM_JOINTS * 2
 MEL_BANDS = 16      # mel_db rows are averaged into this many bands
 TEMPO_BINS = 16     # tempogram lags are averaged into this many bins
 MUSIC_DIM = MEL_BANDS + TEMPO_BINS + 4   # + onset strength, beat indicator, sin and cos of the beat phase
+# The columns of ``music_inputs`` by what they describe; SeqGenerator hears the groups it is given.
+MUSIC_GROUPS = {'mel': tuple(range(MEL_BANDS)), 'tempogram': tuple(range(MEL_BANDS, MEL_BANDS + TEMPO_BINS)),
+                'onset': (MEL_BANDS + TEMPO_BINS,), 'beat': tuple(range(MEL_BANDS + TEMPO_BINS + 1, MUSIC_DIM))}
 
 
 def sphere(z):
@@ -149,8 +152,9 @@ def gradient_penalty(scores, inputs):
 class SeqGenerator(nn.Module):
     """A GRU that walks the pose generator's latent space to the music.
 
-    Inputs per frame: the music features (normalised, ``MUSIC_DIM``) through a small non-causal convolution (a few
-    frames of look-ahead, so moves can land on the beat), per-frame noise, a dance code (noise drawn once per dance:
+    Inputs per frame: the music features (normalised, ``MUSIC_DIM``; of them only the ``MUSIC_GROUPS`` named in
+    `hears`) through a small non-causal convolution (a few frames of look-ahead, so moves can land on the beat),
+    per-frame noise, a dance code (noise drawn once per dance:
     what makes two dances to the same song differ), an optional style embedding, and the current latent. The GRU
     starts from a state made from the initial latent, the code and the style; each step emits a latent shift added
     to the current latent, and the root's velocity (torso lengths per frame). Seeing where it is lets the walk plan
@@ -159,10 +163,12 @@ class SeqGenerator(nn.Module):
     """
 
     def __init__(self, z_dim=32, noise_dim=8, code_dim=8, hidden=128, music_hidden=32, n_styles=0, style_dim=8,
-                 music_kernel=5):
+                 music_kernel=5, hears=tuple(MUSIC_GROUPS)):
         super().__init__()
         self.z_dim, self.noise_dim, self.code_dim, self.hidden = z_dim, noise_dim, code_dim, hidden
-        self.music = nn.Sequential(nn.Conv1d(MUSIC_DIM, music_hidden, music_kernel, padding=music_kernel // 2),
+        self.music_columns = [c for group in hears for c in MUSIC_GROUPS[group]]
+        self.music = nn.Sequential(nn.Conv1d(len(self.music_columns), music_hidden, music_kernel,
+                                             padding=music_kernel // 2),
                                    nn.LeakyReLU(0.2))
         self.style = nn.Embedding(n_styles, style_dim) if n_styles else None
         fixed = code_dim + (style_dim if n_styles else 0)  # inputs that stay the same for the whole dance
@@ -177,7 +183,7 @@ class SeqGenerator(nn.Module):
 
     def encode_music(self, music):
         """music (B, T, MUSIC_DIM) normalised -> (B, T, music_hidden). Run on a whole song at once."""
-        return self.music(music.transpose(1, 2)).transpose(1, 2)
+        return self.music(music[..., self.music_columns].transpose(1, 2)).transpose(1, 2)
 
     def walk(self, z0, music_code, noise, dance_code, style=None, state=None):
         """Latents for consecutive frames.

@@ -367,3 +367,16 @@ def test_kinetic_statistics_split_axes_and_add_the_root():
     swing = 0.1 * omega ** 2 * np.exp(-(omega * sigma) ** 2 / 2) * 2 / np.pi  # mean |second difference| of the sine
     assert stats[2, J['RWrist']] == pytest.approx(swing, rel=0.05)
     assert np.all(np.delete(stats[2], J['RWrist']) < 0.01 * swing)
+
+
+def test_generator_hears_only_its_music_groups():
+    import torch
+    from models.gan import MUSIC_DIM, MUSIC_GROUPS, SeqGenerator
+    torch.manual_seed(0)
+    music = torch.randn(1, 30, MUSIC_DIM)
+    louder = music.clone()
+    louder[..., list(MUSIC_GROUPS['mel'])] += 5.0  # another timbre, the same beat
+    beat_only, everything = SeqGenerator(hears=('beat',)), SeqGenerator()
+    assert torch.equal(beat_only.encode_music(music), beat_only.encode_music(louder))
+    assert not torch.allclose(everything.encode_music(music), everything.encode_music(louder))
+    assert beat_only.music[0].in_channels == len(MUSIC_GROUPS['beat']) == 3
