@@ -3,8 +3,9 @@
 Reads the training clips' poses and music features (data/<dataset>/poses/, music/ from process_waves.py,
 meta.json for the style labels) and the frozen pose generator of train_pose.py (out/<dataset>/gan_pose/ckpt.pt).
 models.gan.SeqGenerator turns an initial latent, per-frame noise, the music of each frame (by default only its beat:
-`generator_hears`) and optionally the style into latent shifts, summed over time and decoded by the pose generator, and into the root's velocity (the dancer's
-travel, trained against the real dances' MidHip tracks smoothed over `root_smooth_s`). models.gan.SeqCritic (hinge
+`generator_hears`) and optionally the style into latent shifts, summed over time and decoded by the pose generator,
+and into the root's velocity (the dancer's travel, trained against the real dances' MidHip tracks smoothed over
+`root_smooth_s`). models.gan.SeqCritic (hinge
 loss) judges (dance, root velocity, music) triples: real dances with their own music against generated dances and
 against real dances paired with the wrong music (another song, or the same song shifted off the beat), so a dance
 that moves well but ignores the music loses. The generator dances `rollout` windows in a row from a random start,
