@@ -1,22 +1,21 @@
 """Stage 2 of the GAN dancer: a sequence GAN, conditioned on the music, that walks the pose GAN's latent space.
 
-Reads the training clips' poses and music features (data/<dataset>/poses/, music/ from process_waves.py,
-meta.json for the style labels) and the frozen pose generator of train_pose.py (out/<dataset>/gan_pose/ckpt.pt).
+Reads the training clips' poses and music features (data/<dataset>/poses/, music/ from process_waves.py, meta.json
+for the style labels) and the frozen pose generator of train_pose.py (out/<dataset>/gan_pose/ckpt.pt).
 models.gan.SeqGenerator turns an initial latent, per-frame noise, the music of each frame (by default only its beat:
 `generator_hears`) and optionally the style into latent shifts, summed over time and decoded by the pose generator,
 and into the root's velocity (the dancer's travel, trained against the real dances' MidHip tracks smoothed over
-`root_smooth_s`). models.gan.SeqCritic (hinge
-loss) judges (dance, root velocity, music) triples: real dances with their own music against generated dances and
-against real dances paired with the wrong music (another song, or the same song shifted off the beat), so a dance
-that moves well but ignores the music loses. The generator dances `rollout` windows in a row from a random start,
-and losses beside the critic's keep it dancing for a whole song and on the beat of any song: each window's per-joint
-speed, size of moves, change of step and root speed match the real dances', and so does how much these vary from
-window to window; the whole motion's per-joint kinetic energy and acceleration (what FID_k compares) match the real
-dances'; the latents it visits stay spread over the pose GAN's inputs; and the body slows down on the
-music's beats and moves between them (models.gan.beat_speed_score, after Bailando's beat reward; the root's travel
-is left out, so the dancer does not halt on every beat), which ties the moves to the beat phase that every song's
-features carry, not to the training songs' sound. With styles, a music -> style classifier trains alongside, to pick
-a style for a new song.
+`root_smooth_s`). models.gan.SeqCritic (hinge loss) judges (dance, root velocity, music) triples: real dances with
+their own music against generated dances and against real dances paired with the wrong music (another song, or the
+same song shifted off the beat), so a dance that moves well but ignores the music loses. The generator dances
+`rollout` windows in a row from a random start, and losses beside the critic's keep it dancing for a whole song and
+on the beat of any song: each window's per-joint speed, size of moves, change of step and root speed match the real
+dances', and so does how much these vary from window to window; the whole motion's per-joint kinetic energy and
+acceleration (what FID_k compares) match the real dances'; the latents it visits stay spread over the pose GAN's
+inputs; and the body slows down on the music's beats and moves between them (models.gan.beat_speed_score, after
+Bailando's beat reward; the root's travel is left out, so the dancer does not halt on every beat), which ties the
+moves to the beat phase that every song's features carry, not to the training songs' sound. With styles, a music ->
+style classifier trains alongside, to pick a style for a new song.
 
 Writes out/<dataset>/gan_seq/: ckpt.pt (everything generate_dance needs, the placement on the training dancers'
 floor (l2d.norm.placement), optimisers and settings; training resumes from it, with the same settings except those
@@ -42,9 +41,9 @@ from l2d.plots import save_loss_plot
 from l2d.processes import start_processes, stop_processes
 from l2d.progress import progress
 from l2d.skeleton import MIDHIP, NUM_JOINTS, mirror
-from models.gan import (MUSIC_GROUPS, PoseGenerator, SeqCritic, SeqGenerator, StyleClassifier, beat_phase, beat_speed_score,
-                        generate_dance, kinetic_statistics, motion_levels, motion_statistics, music_inputs,
-                        sample_latents)
+from models.gan import (MUSIC_GROUPS, PoseGenerator, SeqCritic, SeqGenerator, StyleClassifier, beat_phase,
+                        beat_speed_score, generate_dance, kinetic_statistics, motion_levels, motion_statistics,
+                        music_inputs, sample_latents)
 
 dataset = 'demo'
 pose_ckpt = ''            # the pose GAN's checkpoint ('' = out/<dataset>/gan_pose/ckpt.pt)

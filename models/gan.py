@@ -154,12 +154,11 @@ class SeqGenerator(nn.Module):
 
     Inputs per frame: the music features (normalised, ``MUSIC_DIM``; of them only the ``MUSIC_GROUPS`` named in
     `hears`) through a small non-causal convolution (a few frames of look-ahead, so moves can land on the beat),
-    per-frame noise, a dance code (noise drawn once per dance:
-    what makes two dances to the same song differ), an optional style embedding, and the current latent. The GRU
-    starts from a state made from the initial latent, the code and the style; each step emits a latent shift added
-    to the current latent, and the root's velocity (torso lengths per frame). Seeing where it is lets the walk plan
-    its next move: without it, the walk ran to one region of the latent space after its start and then only
-    trembled there.
+    per-frame noise, a dance code (noise drawn once per dance: what makes two dances to the same song differ), an
+    optional style embedding, and the current latent. The GRU starts from a state made from the initial latent, the
+    code and the style; each step emits a latent shift added to the current latent, and the root's velocity (torso
+    lengths per frame). Seeing where it is lets the walk plan its next move: without it, the walk ran to one region
+    of the latent space after its start and then only trembled there.
     """
 
     def __init__(self, z_dim=32, noise_dim=8, code_dim=8, hidden=128, music_hidden=32, n_styles=0, style_dim=8,
