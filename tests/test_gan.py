@@ -380,3 +380,8 @@ def test_generator_hears_only_its_music_groups():
     assert torch.equal(beat_only.encode_music(music), beat_only.encode_music(louder))
     assert not torch.allclose(everything.encode_music(music), everything.encode_music(louder))
     assert beat_only.music[0].in_channels == len(MUSIC_GROUPS['beat']) == 3
+
+
+def test_unknown_music_group_is_a_one_line_error():
+    proc = run_script('train_seq.py', '--generator_hears=beat,timbre', check=False)
+    assert proc.returncode != 0 and "no music group 'timbre'" in proc.stderr.strip().splitlines()[-1]
