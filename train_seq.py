@@ -113,7 +113,8 @@ LOSS_KEYS = ('loss_d', 'loss_g', 'real_vs_fake', 'real_vs_mismatch', 'style_loss
              'root_speed', 'beat_speed')
 STEP, SIZE, CHANGE = 0, 1, 2  # rows of models.gan.motion_statistics: mean step, size of moves, change of step
 
-unheard = sorted(set(generator_hears.split(',')) - set(MUSIC_GROUPS))
+heard_groups = tuple(generator_hears.split(','))
+unheard = sorted(set(heard_groups) - set(MUSIC_GROUPS))
 if unheard:
     raise SystemExit(f"error: --generator_hears={generator_hears!r}: no music group {', '.join(map(repr, unheard))} "
                      f"(known: {','.join(MUSIC_GROUPS)})")
@@ -214,7 +215,7 @@ torch.manual_seed(seed)
 n_styles = len(styles) if style_on else 0
 seq_g_args = {'z_dim': z_dim, 'noise_dim': noise_dim, 'code_dim': code_dim, 'hidden': hidden,
               'music_hidden': music_hidden, 'n_styles': n_styles, 'style_dim': style_dim,
-              'hears': tuple(generator_hears.split(','))}
+              'hears': heard_groups}
 critic_args = {'hidden': critic_hidden, 'music_hidden': music_hidden, 'n_styles': n_styles, 'style_dim': style_dim}
 seq_g = SeqGenerator(**seq_g_args).to(device)
 critic = SeqCritic(**critic_args).to(device)
